@@ -1,0 +1,77 @@
+# wotrus.pki — every target installs what it needs and stops what it starts.
+#   make demo   sandbox + the main playbook against local SSH test hosts
+#   make test   lint, sanity, unit, sandbox and integration tests
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON   ?= python3.11
+VENV     := .venv
+BIN      := $(CURDIR)/$(VENV)/bin
+STAMP    := $(VENV)/.installed
+TMP      := $(CURDIR)/.tmp
+# ansible-test needs the collection at .../ansible_collections/<namespace>/<name>.
+SANITY_ROOT := $(TMP)/sanity/ansible_collections/wotrus/pki
+SANITY_PY   ?= 3.11
+GET_PIP     := $(HOME)/.ansible/test/cache/get_pip_24_2.py
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help venv demo test lint changelog-lint sanity unit sandbox-test integration role-test clean
+
+help:
+	@echo "make demo   start the sandbox, issue and deploy certificates, show where they are"
+	@echo "make test   lint, sanity, unit, sandbox and integration tests (CI runs this)"
+	@echo "make venv   create .venv and link the collection for use from this checkout"
+	@echo "make clean  remove .venv, .collections, .tmp and test output"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	mkdir -p .collections/ansible_collections/wotrus
+	ln -sfn ../../.. .collections/ansible_collections/wotrus/pki
+	touch $@
+
+test: lint sanity unit sandbox-test integration role-test
+	@echo "make test: all suites passed"
+
+lint: $(STAMP) changelog-lint
+	$(BIN)/ansible-lint --profile production
+
+changelog-lint: $(STAMP)
+	$(BIN)/antsibull-changelog lint
+
+# Sanity runs on a copy laid out as ansible_collections/wotrus/pki, holding what
+# the built collection holds (galaxy.yml build_ignore) plus tests/unit and
+# tests/integration.
+sanity: $(STAMP)
+	mkdir -p $(dir $(GET_PIP))
+	cp .ci/get_pip.py $(GET_PIP)
+	rm -rf $(SANITY_ROOT) && mkdir -p $(SANITY_ROOT)
+	git ls-files -co --exclude-standard -z -- .gitignore galaxy.yml meta plugins roles playbooks docs changelogs README.md \
+	    tests/unit tests/integration tests/sanity extensions LICENSE COPYING \
+	  | tar --null -T - -cf - | tar -xf - -C $(SANITY_ROOT)
+	# Its own git index: ansible-test lists files with git, and .tmp/ is ignored here.
+	cd $(SANITY_ROOT) && git init -q && git add -A \
+	  && $(BIN)/ansible-test sanity --venv --python $(SANITY_PY) --color no
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+sandbox-test: $(STAMP)
+	$(BIN)/python -m pytest -q tests/sandbox
+
+integration: $(STAMP)
+	$(BIN)/python tests/integration/run.py
+
+role-test: $(STAMP)
+	@echo "role-test: no role tests yet"
+
+demo: $(STAMP)
+	$(BIN)/python -m wotrus_sandbox.demo --state-dir $(TMP)/demo
+
+clean:
+	rm -rf $(VENV) .collections $(TMP) tests/output .pytest_cache

@@ -1,0 +1,175 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, wotrus.pki contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""How this collection reads the WoTrus API texts, in one place.
+
+Every choice the provider's texts leave open (see docs/assumptions.md and
+../shared/api/NOTES.md) is a constant or a small function here, so that the
+client, the modules, the role and the sandbox all change together when the
+real service answers differently. This file imports nothing but the standard
+library: the sandbox imports it too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+DEFAULT_API_URL = "https://restapi.wosign.com"
+
+# Headers.
+TOKEN_HEADER = "WoTrusToken"
+REQUEST_ID_HEADER = "RequestID"
+
+# Paths (V1.0.6 / V1.09).
+PATH_CREATE = "/v1/Order/Create"
+PATH_ORDER = "/v1/Order/{order_id}"
+PATH_CANCEL = "/v1/Order/Cancel"
+PATH_RETRIEVE_PEM = "/v1/Certificate/RetrievePem"
+PATH_REVOKE = "/v1/Certificate/RevokeRequest"
+PATH_REISSUE = "/v1/Certificate/ReissueRequest"
+PATH_NOTIFY = "/v1/Notification/email"
+
+# Order states named by the texts.
+STATUS_PENDING_SUBMIT = "pendingSubmitOrderToCA"
+STATUS_PENDING_DCV = "pendingDCV"
+STATUS_PENDING_CA_ISSUED = "pendingCAIssued"
+STATUS_PENDING_AUTO_ISSUE = "pendingAutoIssue"
+STATUS_PENDING = "pending"
+STATUS_PENDING_REVOKE = "pendingRevoke"
+STATUS_ISSUED = "issued"
+STATUS_REVOKED = "revoked"
+STATUS_REJECTED = "rejected"
+STATUS_CLOSED = "closed"
+STATUS_UNKNOWN = "unknown"
+
+KNOWN_STATUSES = frozenset([
+    STATUS_PENDING_SUBMIT, STATUS_PENDING_DCV, STATUS_PENDING_CA_ISSUED,
+    STATUS_PENDING_AUTO_ISSUE, STATUS_PENDING, STATUS_PENDING_REVOKE,
+    STATUS_ISSUED, STATUS_REVOKED, STATUS_REJECTED, STATUS_CLOSED, STATUS_UNKNOWN,
+])
+# States after which waiting cannot lead to a certificate. Assumption: any status
+# not in KNOWN_STATUSES (the old order after a reissue gets one the texts do not
+# name) is reported as it is and treated as NOT final.
+FINAL_STATUSES = frozenset([STATUS_ISSUED, STATUS_REVOKED, STATUS_REJECTED, STATUS_CLOSED])
+# States in which a person has to act (validation page, manual review).
+NEEDS_PERSON_STATUSES = frozenset([STATUS_PENDING_DCV, STATUS_PENDING])
+# What Cancel refuses (seeds: an issued or revoked order cannot be cancelled).
+NOT_CANCELLABLE_STATUSES = frozenset([STATUS_ISSUED, STATUS_REVOKED, STATUS_PENDING_REVOKE])
+# Revocation in progress or done: a second revoke changes nothing.
+REVOKE_DONE_STATUSES = frozenset([STATUS_PENDING_REVOKE, STATUS_REVOKED])
+# Assumption: the status the sandbox gives the old order after a reissue. The
+# texts (V1.04) say the old order's status is "supplemented" without naming it.
+SANDBOX_REISSUED_STATUS = "reissued"
+
+# isPay: 0 unpaid, 1 paid, 2 issued before payment.
+IS_PAY_UNPAID = 0
+IS_PAY_PAID = 1
+IS_PAY_ISSUED_BEFORE_PAYMENT = 2
+
+# Create: month values (13 and 25 are renewals that carry over remaining time).
+MONTHS = (12, 13, 24, 25)
+RENEWAL_MONTHS = {12: 13, 24: 25}
+
+BUSINESS_CATEGORIES = (
+    "Business Entity", "Private Organization", "Government Entity", "Non-Commercial Entity",
+)
+# documentsPost[].documentType
+DOCUMENT_TYPES = {"authorization_letter": 1, "business_license": 2, "id_card": 3}
+# fileType values and the leading bytes that identify each kind of file.
+FILE_TYPES = {
+    ".jpg": (b"\xff\xd8\xff",),
+    ".gif": (b"GIF87a", b"GIF89a"),
+    ".pdf": (b"%PDF-",),
+}
+# Assumption: the largest proof/document file we send (the texts give no limit).
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+# organizationPost: snake_case option name -> camelCase key of the parameter table.
+ORGANIZATION_KEYS = {
+    "org_name": "orgName",
+    "business_category": "businessCategory",
+    "org_phone": "orgPhone",
+    "org_email": "orgEmail",
+    "user_first_name": "userFirstName",
+    "user_last_name": "userLastName",
+    "user_email": "userEmail",
+    "user_mobile": "userMobile",
+    "id_card_no": "idCardNO",
+    "country_code": "countryCode",
+    "state": "state",
+    "city": "city",
+    "street": "street",
+    "zip": "zip",
+    "business_license": "businessLicense",
+    "other_name": "otherName",
+}
+
+# Product IDs named in the texts. Any product ID may be passed.
+PRODUCT_PDF_SIGNING = "76ECE651-B59E-48F2-A47B-135614AADAD9"
+PRODUCT_ORG_DOCUMENT_SIGNING = "2C17C336-A772-42F8-B3DD-4F2591A5B116"
+PRODUCT_PERSONAL_DOCUMENT_SIGNING = "D4D30B75-68D5-471C-B66A-21299F1DFAA5"
+PRODUCT_SSL_EXAMPLE = "30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D"
+PRODUCT_ID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+
+
+def join_hosts(hosts):
+    """Assumption: orderInfoPost.hosts (the SANs) is one comma-separated string."""
+    return ",".join(h.strip() for h in hosts if h and h.strip())
+
+
+def split_hosts(value):
+    if not value:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(h).strip() for h in value if str(h).strip()]
+    return [h.strip() for h in str(value).split(",") if h.strip()]
+
+
+# Push (V1.04 says pushes are signed, without naming the algorithm).
+# Assumption: HMAC-SHA256 over the raw body with a shared secret, hex encoded,
+# in this header (header name and secret are configurable where used).
+PUSH_SIGNATURE_HEADER = "X-WoTrus-Signature"
+PUSH_MAX_ATTEMPTS = 3
+
+
+def push_signature(secret, body):
+    if isinstance(secret, str):
+        secret = secret.encode("utf-8")
+    return hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def verify_push_signature(secret, body, signature):
+    return hmac.compare_digest(push_signature(secret, body), (signature or "").strip().lower())
+
+
+# Request keys are sent as the camelCase of the parameter tables; answer keys
+# are read case-insensitively (the service binds like ASP.NET and its answers
+# use both `orderId` and `orderID`, `csr_RSA` and `csR_RSA`, ...).
+def lower_keys(value):
+    """Return a copy of a JSON value with every dict key lower-cased, recursively."""
+    if isinstance(value, dict):
+        return dict((str(k).lower(), lower_keys(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [lower_keys(v) for v in value]
+    return value
+
+
+def ci_get(mapping, *names, **kwargs):
+    """Read the first of `names` from `mapping`, ignoring key case."""
+    default = kwargs.get("default")
+    if not isinstance(mapping, dict):
+        return default
+    lowered = dict((str(k).lower(), v) for k, v in mapping.items())
+    for name in names:
+        if name.lower() in lowered:
+            return lowered[name.lower()]
+    return default
+
+
+# Idempotency. Assumption, as for any idempotency key: a second Create (or
+# Reissue) with the same idempotenceID returns the first order and creates
+# nothing; the same key with different parameters is refused (isSuccess false).
+# An empty idempotenceID (the seeds' example sends "") means "no key".
+IDEMPOTENCE_ID_MAX_LENGTH = 64
+IDEMPOTENCE_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
