@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, wotrus.pki contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A client of the 今通国际 OrderOpenApi (seed 004): ``OperateCancelOrder``.
+
+A form POST (application/x-www-form-urlencoded) to
+``{server_url}/Api/OrderOpenApi.ashx`` with the base fields, ``Param`` as XML
+and an MD5 ``Sign``; the answer is URL-encoded XML with a ``MessageModel`` and
+its own ``Sign``. Calls are not retried: a cancel is a write and the API has
+no documented way to read the order back first.
+"""
+
+from __future__ import annotations
+
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlencode
+
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.wotrus.pki.plugins.module_utils._jintong import signing
+from ansible_collections.wotrus.pki.plugins.module_utils._jintong.errors import (
+    ALREADY_CANCELLED_MARKERS,
+    SUCCESS_CODE,
+    JintongApiError,
+    JintongResponseError,
+    JintongSignatureError,
+    JintongTransportError,
+    explain,
+)
+
+API_PATH = "/Api/OrderOpenApi.ashx"
+ACTION_CANCEL = "OperateCancelOrder"
+VERSION = "1.0.0.0"
+FORMAT = "XML"
+SIGN_TYPE = "MD5"
+
+
+def _http_post(url, body, headers, timeout, validate_certs, ca_path):
+    """POST ``body``; return ``(status, body_bytes)``. Raises JintongTransportError."""
+    try:
+        response = open_url(url, data=body, headers=headers, method="POST", timeout=timeout,
+                            validate_certs=validate_certs, ca_path=ca_path,
+                            follow_redirects="none", use_netrc=False)
+        return response.getcode(), response.read()
+    except HTTPError as exc:
+        try:
+            payload = exc.read()
+        except Exception:  # pragma: no cover - a broken error body
+            payload = b""
+        return exc.code, payload
+    except (URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise JintongTransportError(
+            "Could not reach the 今通国际 API at %s: %s. Check server_url and the network." % (url, reason),
+            url=url)
+
+
+class CancelResult(object):
+    """What one OperateCancelOrder call came to."""
+
+    def __init__(self, message_code, description, signature_verified, already_cancelled, http_status):
+        self.message_code = message_code
+        self.description = description
+        self.signature_verified = signature_verified
+        self.already_cancelled = already_cancelled
+        self.http_status = http_status
+
+    @property
+    def changed(self):
+        return not self.already_cancelled
+
+
+class JintongClient(object):
+    def __init__(self, server_url, partner, key, timeout=30, validate_certs=True, ca_path=None,
+                 transport=None):
+        self.server_url = server_url.rstrip("/")
+        self.partner = partner
+        self._key = key
+        self.timeout = timeout
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
+        self._transport = transport or _http_post
+
+    @property
+    def url(self):
+        return self.server_url + API_PATH
+
+    def build_form(self, action, param):
+        """The form fields of one call, signed. ``param`` holds the decoded values."""
+        fields = {
+            "Partner": self.partner,
+            "Action": action,
+            "RequestFmt": FORMAT,
+            "ResponseFmt": FORMAT,
+            "Version": VERSION,
+            "Param": dict(param),
+        }
+        signature = signing.sign(fields, self._key)
+        form = dict(fields)
+        form["Param"] = signing.param_xml(param)
+        form["SignType"] = SIGN_TYPE
+        form["Sign"] = signature
+        return form
+
+    def call(self, action, param):
+        """Send one action; return ``(http_status, answer_fields, signature_verified)``.
+
+        ``signature_verified`` is True, False (a Sign that does not match) or
+        None (no Sign). The caller decides: an answer that would be acted on
+        as a success must not carry a wrong Sign; a refusal stays a refusal.
+        """
+        form = self.build_form(action, param)
+        body = urlencode(form, encoding="utf-8").encode("ascii")
+        headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+        status, payload = self._transport(self.url, body, headers, self.timeout,
+                                          self.validate_certs, self.ca_path)
+        try:
+            _root, answer = signing.parse_xml_answer(payload)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise JintongResponseError(
+                "The 今通国际 API at %s answered HTTP %s with something that is not the XML the text describes (%s)."
+                % (self.url, status, exc), url=self.url, http_status=status)
+        model = answer.get("MessageModel")
+        if not isinstance(model, dict) or not model.get("MessageCode"):
+            raise JintongResponseError(
+                "The 今通国际 API at %s answered HTTP %s without a MessageModel/MessageCode." % (self.url, status),
+                url=self.url, http_status=status)
+        signature = answer.get("Sign")
+        # None: the answer is unsigned; False: its Sign does not match under our key.
+        verified = None
+        if signature:
+            verified = signing.verify(answer, self._key, signature)
+        return status, answer, verified
+
+    def cancel_order(self, order_id, consumer, remark):
+        """Cancel ``order_id``. An order already cancelled is not an error."""
+        status, answer, verified = self.call(
+            ACTION_CANCEL, {"OrderID": order_id, "Consumer": consumer, "Remark": remark})
+        model = answer["MessageModel"]
+        code = model.get("MessageCode")
+        description = model.get("Description") or ""
+        already = code == "CallFail" and any(m in description for m in ALREADY_CANCELLED_MARKERS)
+        if code == SUCCESS_CODE or already:
+            if verified is False:
+                raise JintongSignatureError(
+                    "The 今通国际 API answered %s for order %s, but the answer's Sign does not match its content "
+                    "under the partner key, so it was not trusted. Check 'key', or whether something between you "
+                    "and the service changes the answers." % (code, order_id),
+                    url=self.url, http_status=status, message_code=code, description=description)
+            return CancelResult(code, description, bool(verified), already, status)
+        note = ""
+        if verified is False:
+            # Expected with SignFail: the service signs with the right key, we verify with the wrong one.
+            note = " The answer's own Sign did not match under this key either."
+        raise JintongApiError(
+            "今通国际 refused to cancel order %s: %s (MessageCode %s: %s).%s"
+            % (order_id, explain(code), code, description or "no description", note),
+            url=self.url, http_status=status, message_code=code, description=description)

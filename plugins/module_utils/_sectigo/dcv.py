@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, wotrus.pki contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What a host publishes to prove control of a domain by CSR hash (Sectigo).
+
+``!getPostPaymentStatus`` gives, in ``data.dcvStatus``, the ``MD5`` and
+``SHA256`` hashes of the DER-encoded CSR and an optional ``uniqueValue``. The
+values to publish are built the way Sectigo documents CSR-hash DCV:
+
+* HTTP/HTTPS file, https://www.sectigo.com/knowledge-base/detail/complete-domain-validation-using-http-http-s-method
+  ``/.well-known/pki-validation/<MD5 in upper case>.txt`` holding the lines
+  ``<SHA256>``, ``sectigo.com`` and, when given, ``<uniqueValue>``
+  (request-token components: https://docs.sectigo.com/sps/domain-control-validation/request-token).
+  Not usable for wildcard names.
+* CNAME, https://www.sectigo.com/faqs/detail/complete-dv-using-cname-method
+  ``_<MD5>.<domain>`` CNAME ``<SHA256[:32]>.<SHA256[32:]>.[<uniqueValue>.]sectigo.com``.
+  For ``*.example.com`` the record is made under ``example.com``.
+
+The target domain is ``sectigo.com`` (WoTrus API change log V1.07; formerly
+``comodoca.com``). Nothing here imports Ansible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+DCV_TARGET_DOMAIN = "sectigo.com"
+HTTP_FILE_DIR = "/.well-known/pki-validation/"
+
+_MD5_RE = re.compile(r"^[0-9A-Fa-f]{32}$")
+_SHA256_RE = re.compile(r"^[0-9A-Fa-f]{64}$")
+_UNIQUE_RE = re.compile(r"^[0-9A-Za-z]{1,20}$")
+
+
+class DcvValueError(ValueError):
+    """The hashes in the answer cannot make valid DCV values."""
+
+
+def csr_hashes(csr_der):
+    """``(MD5, SHA256)`` of a DER CSR in upper-case hex, as Sectigo shows them."""
+    return (hashlib.md5(csr_der).hexdigest().upper(),
+            hashlib.sha256(csr_der).hexdigest().upper())
+
+
+def check_hashes(md5, sha256, unique_value=None):
+    """Normalise and check the three values; raise DcvValueError with the reason."""
+    md5 = (md5 or "").strip()
+    sha256 = (sha256 or "").strip()
+    unique_value = (unique_value or "").strip() or None
+    if not _MD5_RE.match(md5):
+        raise DcvValueError("MD5 %r is not 32 hex digits" % md5)
+    if not _SHA256_RE.match(sha256):
+        raise DcvValueError("SHA256 %r is not 64 hex digits" % sha256)
+    if unique_value is not None and not _UNIQUE_RE.match(unique_value):
+        raise DcvValueError("uniqueValue %r is not 1 to 20 letters and digits" % unique_value)
+    return md5, sha256, unique_value
+
+
+def http_file_path(md5):
+    return HTTP_FILE_DIR + md5.upper() + ".txt"
+
+
+def http_file_lines(sha256, unique_value=None):
+    lines = [sha256, DCV_TARGET_DOMAIN]
+    if unique_value:
+        lines.append(unique_value)
+    return lines
+
+
+def cname_target(sha256, unique_value=None):
+    labels = [sha256[:32], sha256[32:]]
+    if unique_value:
+        labels.append(unique_value)
+    labels.append(DCV_TARGET_DOMAIN)
+    return ".".join(labels)
+
+
+def domain_values(domain, md5, sha256, unique_value=None):
+    """The CSR-hash DCV values of one domain (hashes already checked).
+
+    Wildcard names get no HTTP file (Sectigo does not accept file-based DCV for
+    them); their CNAME goes under the name without ``*.``.
+    """
+    name = domain.strip().rstrip(".").lower()
+    wildcard = name.startswith("*.")
+    base = name[2:] if wildcard else name
+    values = {
+        "cname_name": "_%s.%s" % (md5, base),
+        "cname_target": cname_target(sha256, unique_value),
+        "http_file_path": None,
+        "http_file_content": None,
+        "http_url": None,
+        "https_url": None,
+    }
+    if not wildcard:
+        path = http_file_path(md5)
+        # No trailing newline: exactly the documented lines.
+        values["http_file_content"] = "\n".join(http_file_lines(sha256, unique_value))
+        values["http_file_path"] = path
+        values["http_url"] = "http://%s%s" % (base, path)
+        values["https_url"] = "https://%s%s" % (base, path)
+    return values

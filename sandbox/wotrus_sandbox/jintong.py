@@ -1,0 +1,247 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A 今通国际 OrderOpenApi (``OperateCancelOrder``) service for tests.
+
+Mounted by the sandbox at ``/jintong`` on its HTTPS and plain-HTTP ports:
+
+* ``POST /Api/OrderOpenApi.ashx`` (application/x-www-form-urlencoded). Checks,
+  in this order: the caller's IP is in ``allowed_ips`` (``UnauthorizedIp``),
+  the ``Partner`` is known (``UnfoundUserInfo``), base fields present and
+  valid (``ArgumentIllegal``), ``Param`` is XML (``ArgumentDeserializeFail``),
+  the MD5 ``Sign`` (``SignFail``), the ``Action`` (``NotImplemented``). Answers
+  URL-encoded XML, signed with the partner's key whenever the partner is known.
+* ``/_manage/orders`` for tests: register orders, read their state.
+
+Settings (all optional): ``partners`` ({partner_id: key}, default
+``{"sandbox-partner": "sandbox-key"}``), ``allowed_ips`` (default
+``["127.0.0.1"]``; ``"*"`` allows every address), ``orders`` (list of
+``{order_id, consumer, partner?, state?}``; state letters of table 3.5,
+default ``C``), ``manage_token``.
+
+The signature is computed here independently of the collection's code, from
+the API text: fields but Sign/SignType, nulls and empty values left out,
+ordinal order, nested Param flattened, ``md5(joined + key)``; Remark is
+URL-decoded (HttpUtility.UrlDecode) before signing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from urllib.parse import quote, unquote_plus
+from xml.etree import ElementTree
+
+from aiohttp import web
+
+ENDPOINT = "/Api/OrderOpenApi.ashx"
+STATE_FILE = "jintong_state.json"
+STATE_KEY = web.AppKey("jintong_state", dict)
+
+# Table 3.5: states after which the order counts as cancelled.
+CANCELLED_STATES = frozenset(["O", "P", "G", "S", "M", "N"])
+PAID_STATES = frozenset("DL")
+NOT_CANCELLABLE_STATES = frozenset("E")
+
+
+def _join(fields, unsigned=("Sign", "SignType")):
+    parts = []
+    for name in sorted(fields, key=lambda n: n.encode("utf-16-be")):  # ordinal (UTF-16) order
+        if name in unsigned:
+            continue
+        value = fields[name]
+        if isinstance(value, dict):
+            value = _join(value, unsigned=())
+        if value is None or value == "":
+            continue
+        parts.append(name + "=" + value)
+    return "&".join(parts)
+
+
+def md5_sign(fields, key):
+    return hashlib.md5((_join(fields) + key).encode("utf-8")).hexdigest()
+
+
+def _xml_answer(code, description, key=None):
+    model = {"MessageCode": code, "Description": description}
+    root = ElementTree.Element("Response")
+    root.set("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")
+    root.set("xmlns:xsd", "http://www.w3.org/2001/XMLSchema")
+    mm = ElementTree.SubElement(root, "MessageModel")
+    ElementTree.SubElement(mm, "MessageCode").text = code
+    ElementTree.SubElement(mm, "Description").text = description
+    if key is not None:
+        ElementTree.SubElement(root, "Sign").text = md5_sign({"MessageModel": model}, key)
+    text = ElementTree.tostring(root, encoding="unicode")
+    # "Url 解码后的返回结果": the answer travels URL-encoded.
+    return web.Response(text=quote(text, safe=""), content_type="text/plain", charset="utf-8")
+
+
+class _State(object):
+    def __init__(self, settings, state_dir):
+        self.partners = dict(settings.get("partners") or {"sandbox-partner": "sandbox-key"})
+        self.allowed_ips = list(settings.get("allowed_ips") or ["127.0.0.1"])
+        self.manage_token = settings.get("manage_token")
+        self.path = os.path.join(str(state_dir), STATE_FILE) if state_dir else None
+        self.orders = {}
+        self.stats = {"calls": 0, "cancelled": 0}
+        if self.path and os.path.exists(self.path):
+            with open(self.path) as handle:
+                self.orders = json.load(handle).get("orders", {})
+        for definition in settings.get("orders") or []:
+            order = make_order(definition)
+            self.orders.setdefault(order["order_id"], order)
+
+    def save(self):
+        if not self.path:
+            return
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as handle:
+            json.dump({"orders": self.orders}, handle, ensure_ascii=False)
+        os.replace(tmp, self.path)
+
+
+def make_order(definition):
+    order_id = str(definition.get("order_id") or "").strip()
+    consumer = str(definition.get("consumer") or "").strip()
+    if not order_id or not consumer:
+        raise ValueError("an order needs order_id and consumer")
+    state = str(definition.get("state", "C"))
+    return {"order_id": order_id, "consumer": consumer, "partner": definition.get("partner"),
+            "state": state, "remark": definition.get("remark")}
+
+
+async def open_api(request):
+    state = request.app[STATE_KEY]
+    state.stats["calls"] += 1
+    remote = request.remote or ""
+    if "*" not in state.allowed_ips and remote not in state.allowed_ips:
+        return _xml_answer("UnauthorizedIp", "IP %s 无权访问" % remote)
+    if request.method != "POST":
+        return _xml_answer("ArgumentIllegal", "仅支持 POST")
+    if not request.content_type.startswith("application/x-www-form-urlencoded"):
+        return _xml_answer("ArgumentIllegal", "仅支持 application/x-www-form-urlencoded")
+    form = await request.post()
+    partner = form.get("Partner") or ""
+    key = state.partners.get(partner)
+    if key is None:
+        return _xml_answer("UnfoundUserInfo", "未找到用户信息")
+    for name, expected in (("RequestFmt", "XML"), ("ResponseFmt", "XML"), ("SignType", "MD5")):
+        if form.get(name) != expected:
+            return _xml_answer("ArgumentIllegal", "%s 只支持 %s" % (name, expected), key)
+    for name in ("Action", "Version", "Sign", "Param"):
+        if not form.get(name):
+            return _xml_answer("ArgumentIllegal", "缺少参数 %s" % name, key)
+    try:
+        param_root = ElementTree.fromstring(form["Param"])
+        param = {}
+        for child in param_root:
+            text = child.text or ""
+            if child.tag == "Remark":
+                text = unquote_plus(text, encoding="utf-8")  # HttpUtility.UrlDecode
+            param[child.tag] = text
+    except ElementTree.ParseError:
+        return _xml_answer("ArgumentDeserializeFail", "参数反序列化失败", key)
+    signed = {name: form[name] for name in form if name not in ("Param",)}
+    signed["Param"] = param
+    expected = md5_sign(signed, key)
+    if not hmac.compare_digest(expected, form["Sign"].lower()):
+        return _xml_answer("SignFail", "签名验证失败", key)
+    if form["Action"] != "OperateCancelOrder":
+        return _xml_answer("NotImplemented", "该业务方法尚未实现", key)
+    if form["Version"] != "1.0.0.0":
+        return _xml_answer("NotImplemented", "不支持的版本 %s" % form["Version"], key)
+    for name in ("OrderID", "Consumer", "Remark"):
+        if not param.get(name):
+            return _xml_answer("ArgumentIllegal", "缺少参数 %s" % name, key)
+    order = state.orders.get(param["OrderID"])
+    if order is None or (order.get("partner") and order["partner"] != partner):
+        return _xml_answer("CallFail", "订单不存在", key)
+    if order["consumer"] != param["Consumer"]:
+        return _xml_answer("CallFail", "用户名与订单不符", key)
+    if order["state"] in CANCELLED_STATES:
+        return _xml_answer("CallFail", "订单已取消", key)
+    if order["state"] in NOT_CANCELLABLE_STATES:
+        return _xml_answer("CallFail", "订单已出票, 不能取消", key)
+    if order["state"] == "C":
+        order["state"] = "G"   # 未支付取消订单
+    elif order["state"] in PAID_STATES:
+        order["state"] = "S"   # 取消成功-退款中
+    else:
+        order["state"] = "O"   # 取消订单
+    order["remark"] = param["Remark"]
+    state.stats["cancelled"] += 1
+    state.save()
+    return _xml_answer("CallSuccess", "操作成功", key)
+
+
+@web.middleware
+async def _manage_auth(request, handler):
+    state = request.app[STATE_KEY]
+    if state.manage_token and "/_manage/" in request.path:
+        given = request.headers.get("X-Sandbox-Token", "")
+        if not hmac.compare_digest(given.encode(), state.manage_token.encode()):
+            return web.json_response({"error": "X-Sandbox-Token required"}, status=401)
+    return await handler(request)
+
+
+async def manage_create_order(request):
+    state = request.app[STATE_KEY]
+    try:
+        order = make_order(await request.json())
+    except (ValueError, TypeError) as exc:
+        return web.json_response({"error": str(exc)}, status=400)
+    existed = order["order_id"] in state.orders
+    state.orders[order["order_id"]] = order
+    state.save()
+    return web.json_response(order, status=200 if existed else 201)
+
+
+async def manage_get_order(request):
+    order = request.app[STATE_KEY].orders.get(request.match_info["order_id"])
+    if order is None:
+        return web.json_response({"error": "no such order"}, status=404)
+    return web.json_response(order)
+
+
+async def manage_settings(request):
+    """Change ``allowed_ips`` or ``partners`` at run time (tests of UnauthorizedIp)."""
+    state = request.app[STATE_KEY]
+    changes = await request.json()
+    if "allowed_ips" in changes:
+        state.allowed_ips = list(changes["allowed_ips"])
+    if "partners" in changes:
+        state.partners = dict(changes["partners"])
+    return web.json_response({"allowed_ips": state.allowed_ips, "partners": sorted(state.partners)})
+
+
+async def manage_stats(request):
+    state = request.app[STATE_KEY]
+    return web.json_response(dict(state.stats, orders=len(state.orders)))
+
+
+# The sandbox builds one app for its HTTPS port and one for its plain-HTTP
+# port; both see the same orders when they share a state directory.
+_STATES = {}
+
+
+def _shared_state(settings, state_dir):
+    if state_dir is None:
+        return _State(settings, None)
+    key = os.path.realpath(str(state_dir))
+    if key not in _STATES:
+        _STATES[key] = _State(settings, state_dir)
+    return _STATES[key]
+
+
+def create_app(settings, state_dir):
+    """The 今通国际 sub-application (mount it at ``/jintong``)."""
+    app = web.Application(middlewares=[_manage_auth])
+    app[STATE_KEY] = _shared_state(settings or {}, state_dir)
+    app.router.add_route("*", ENDPOINT, open_api)
+    app.router.add_post("/_manage/orders", manage_create_order)
+    app.router.add_get("/_manage/orders/{order_id}", manage_get_order)
+    app.router.add_post("/_manage/settings", manage_settings)
+    app.router.add_get("/_manage/stats", manage_stats)
+    return app

@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.wotrus.pki.plugins.module_utils._jintong import client as jintong_client
+from ansible_collections.wotrus.pki.plugins.module_utils._jintong import signing
+from ansible_collections.wotrus.pki.plugins.modules import jintong_order_cancel
+
+KEY = "k-secret-1"
+ARGS = dict(server_url="http://jintong.test", partner="jane88", key=KEY, order_id="151103654827",
+            consumer="jane88", remark="取消")
+
+
+def answer(code, description):
+    model = {"MessageCode": code, "Description": description}
+    xml = ("<Response><MessageModel><MessageCode>%s</MessageCode><Description>%s</Description></MessageModel>"
+           "<Sign>%s</Sign></Response>" % (code, description, signing.sign({"MessageModel": model}, KEY)))
+    return 200, quote(xml).encode()
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    calls = {"requests": [], "answers": []}
+
+    def fake(url, body, headers, timeout, validate_certs, ca_path):
+        calls["requests"].append(body)
+        return calls["answers"].pop(0)
+    monkeypatch.setattr(jintong_client, "_http_post", fake)
+    return calls
+
+
+def run(args, capsys):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            jintong_order_cancel.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_check_mode_sends_nothing(sent, capsys):
+    result = run(dict(ARGS, _ansible_check_mode=True), capsys)
+    assert result["changed"] is True and sent["requests"] == []
+
+
+def test_cancel_and_again(sent, capsys):
+    sent["answers"].extend([answer("CallSuccess", "操作成功"), answer("CallFail", "订单已取消")])
+    first = run(ARGS, capsys)
+    assert first["changed"] is True and first["signature_verified"] is True
+    again = run(ARGS, capsys)
+    assert again["changed"] is False and again["already_cancelled"] is True
+    assert KEY not in json.dumps(first) + json.dumps(again)
+
+
+def test_unknown_code_fails_clearly(sent, capsys):
+    sent["answers"].append(answer("Unauthorized", "没有访问权限"))
+    result = run(ARGS, capsys)
+    assert result["failed"] is True and result["message_code"] == "Unauthorized"
+    assert "Unauthorized" in result["msg"] and "没有访问权限" in result["msg"] and KEY not in json.dumps(result)
