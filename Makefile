@@ -17,7 +17,7 @@ GET_PIP     := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv demo test lint changelog-lint sanity unit sandbox-test integration role-test clean
+.PHONY: help venv demo test lint changelog-lint sanity unit sandbox-test integration hosts-test role-test bench clean
 
 help:
 	@echo "make demo   start the sandbox, issue and deploy certificates, show where they are"
@@ -35,7 +35,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	ln -sfn ../../.. .collections/ansible_collections/wotrus/pki
 	touch $@
 
-test: lint sanity unit sandbox-test integration role-test
+test: lint sanity unit sandbox-test integration hosts-test role-test
 	@echo "make test: all suites passed"
 
 lint: $(STAMP) changelog-lint
@@ -67,11 +67,19 @@ sandbox-test: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/python tests/integration/run.py
 
+# The role over real SSH: sshd + nginx per loopback address (tests/hosts/).
 role-test: $(STAMP)
-	@echo "role-test: no role tests yet"
+	$(BIN)/python -m pytest -q tests/role
+
+hosts-test: $(STAMP)
+	bash tests/hosts/selftest.sh
+
+# Figures, not pass/fail: not part of `make test`.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
 
 demo: $(STAMP)
-	$(BIN)/python -m wotrus_sandbox.demo --state-dir $(TMP)/demo
+	$(BIN)/python tools/demo.py --state-dir $(TMP)/demo
 
 clean:
 	rm -rf $(VENV) .collections $(TMP) tests/output .pytest_cache
