@@ -1,0 +1,255 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every knob of the sandbox, with its default, in one place.
+
+``docs/sandbox.md`` lists the same knobs; keep them together. Knobs come from
+the defaults below, then ``--config FILE.json``, then CLI flags, and can be
+changed at runtime with ``POST /config`` on the management API (not persisted:
+a restart reads the file and the flags again).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+
+from wotrus_sandbox.shared import protocol as P
+
+ANSWER_CASINGS = ("v106", "v109")
+STATUS_KEYS = ("status", "Status")
+PAGE_STYLES = ("seeds", "null", "object")
+RSA_ORDER_ID_FIELDS = ("orderId", "orderId_RSA", "both")
+KINDS = ("ssl", "sm2", "document")
+BACKENDS = ("wotrus", "sectigo")
+
+SSL_OV_SECTIGO = "8F6A3C1D-2B4E-4C5F-9A7B-1D2E3F4A5B6C"
+SM2_PRODUCT = "E2B9C4A1-7D3F-4B8E-9C6A-5F1D2E3B4A7C"
+
+PATH_AUTO = [P.STATUS_PENDING_AUTO_ISSUE, P.STATUS_ISSUED]
+PATH_CA = [P.STATUS_PENDING_SUBMIT, P.STATUS_PENDING_DCV, P.STATUS_PENDING_CA_ISSUED, P.STATUS_ISSUED]
+PATH_MANUAL = [P.STATUS_PENDING, P.STATUS_ISSUED]
+# A path may end in one of these; every other step must be a pending state.
+PATH_ENDS = (P.STATUS_ISSUED, P.STATUS_REJECTED, P.STATUS_CLOSED)
+PATH_STEPS = (P.STATUS_PENDING_SUBMIT, P.STATUS_PENDING_DCV, P.STATUS_PENDING_CA_ISSUED,
+              P.STATUS_PENDING_AUTO_ISSUE, P.STATUS_PENDING)
+
+DEFAULT_PRODUCTS = {
+    P.PRODUCT_SSL_EXAMPLE: {
+        "name": "超快 SSL V1", "kind": "ssl", "validation": "dv", "backend": "wotrus", "path": PATH_AUTO,
+        "delays": {},
+    },
+    SSL_OV_SECTIGO: {
+        "name": "Sectigo OV SSL (sandbox)", "kind": "ssl", "validation": "ov", "backend": "sectigo",
+        "path": PATH_CA, "delays": {},
+    },
+    SM2_PRODUCT: {
+        "name": "SM2 SSL (sandbox)", "kind": "sm2", "validation": "ov", "backend": "wotrus", "path": PATH_CA,
+        "delays": {},
+    },
+    P.PRODUCT_PDF_SIGNING: {
+        "name": "PDF 签名和加密证书", "kind": "document", "backend": "wotrus", "path": PATH_MANUAL, "delays": {},
+    },
+    P.PRODUCT_ORG_DOCUMENT_SIGNING: {
+        "name": "单位文档签名证书", "kind": "document", "backend": "wotrus", "path": PATH_MANUAL, "delays": {},
+    },
+    P.PRODUCT_PERSONAL_DOCUMENT_SIGNING: {
+        "name": "个人文档签名证书", "kind": "document", "backend": "wotrus", "path": PATH_MANUAL, "delays": {},
+    },
+}
+
+DEFAULTS = {
+    # Seconds an order spends in each pending state before the next one;
+    # "default" applies to states not named. Per-product "delays" override.
+    "delays": {"default": 0.0},
+    # pendingRevoke -> revoked (the provider's human review).
+    "revoke_delay": 0.0,
+    # Leaf validity in minutes instead of `month` (short-lived certs to test renewal); null = use month.
+    "validity_minutes": None,
+    # Answer casing: v106 = orderId / orderId_RSA (V1.0.6), v109 = orderID / orderID_RSA (V1.09).
+    "answer_casing": "v106",
+    # Key of the order status in the order query answer.
+    "status_key": "status",
+    # page in answers: seeds = as each seed example (null on the order query, {total,limit,skip}
+    # on create/retrieve/revoke/reissue, null elsewhere); null = always null; object = always the object.
+    "page_style": "seeds",
+    # Which Create answer field carries a plain (non-SM2) order's ID.
+    "rsa_order_id_field": "orderId",
+    # Refuse request keys the parameter tables do not name (catches client typos).
+    "accept_unknown_keys": False,
+    # Refuse CSRs whose names do not match commonName/hosts.
+    "check_csr_names": True,
+    # Refuse fileContent whose bytes do not start like the fileType (.jpg/.gif/.pdf).
+    "check_file_magic": True,
+    # New orders start unpaid (isPay 0) and do not advance until paid
+    # (POST /orders/{id}/state {"is_pay": 1}).
+    "unpaid": False,
+    # Cross-signed chain: intermediate under root B, cross (B by A) in chains_*; roots.pem holds A and B.
+    "cross_sign": False,
+    # Put a CRL distribution point (the management /crl URL) in issued leaves.
+    "crl_in_leaf": True,
+    # Push (8.1): POSTed on issued and on revoked to this URL, signed.
+    "push_url": None,
+    "push_secret": "sandbox-push-secret",
+    "push_header": P.PUSH_SIGNATURE_HEADER,
+    "push_attempts": P.PUSH_MAX_ATTEMPTS,
+    "push_retry_delay": 1.0,
+    "push_timeout": 5.0,
+    # Background state ticker period, seconds.
+    "tick_interval": 0.2,
+    # Offset used for createTime in answers.
+    "utc_offset": "+08:00",
+    # Products: ID -> {name, kind: ssl|sm2|document, validation: dv|ov, backend: wotrus|sectigo,
+    # path: [states...], delays: {state: seconds}}.
+    "products": DEFAULT_PRODUCTS,
+    # Settings handed to the Sectigo and 今通 sub-apps (sectigo.py / jintong.py) as their `settings`.
+    "sectigo": {},
+    "jintong": {},
+}
+
+RUNTIME_KEYS = set(DEFAULTS)
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _check_product(pid, prod):
+    if not re.match(P.PRODUCT_ID_PATTERN, pid):
+        raise ConfigError("product ID %r is not a GUID" % pid)
+    if not isinstance(prod, dict):
+        raise ConfigError("product %s must be an object" % pid)
+    unknown = set(prod) - {"name", "kind", "validation", "backend", "path", "delays"}
+    if unknown:
+        raise ConfigError("product %s: unknown keys %s" % (pid, sorted(unknown)))
+    prod.setdefault("name", pid)
+    prod.setdefault("kind", "ssl")
+    prod.setdefault("validation", "dv" if prod["kind"] == "ssl" else "ov")
+    prod.setdefault("backend", "wotrus")
+    prod.setdefault("delays", {})
+    if prod["kind"] not in KINDS:
+        raise ConfigError("product %s: kind must be one of %s" % (pid, KINDS))
+    if prod["backend"] not in BACKENDS:
+        raise ConfigError("product %s: backend must be one of %s" % (pid, BACKENDS))
+    if prod["validation"] not in ("dv", "ov"):
+        raise ConfigError("product %s: validation must be dv or ov" % pid)
+    prod.setdefault("path", PATH_AUTO if prod["kind"] == "ssl" else PATH_MANUAL)
+    _check_path(prod["path"], "product %s path" % pid)
+    _check_delays(prod["delays"], "product %s delays" % pid)
+
+
+def _check_path(path, what):
+    if not isinstance(path, list) or not path:
+        raise ConfigError("%s must be a non-empty list of states" % what)
+    if path[-1] not in PATH_ENDS:
+        raise ConfigError("%s must end in one of %s" % (what, PATH_ENDS))
+    for step in path[:-1]:
+        if step not in PATH_STEPS:
+            raise ConfigError("%s: %r is not a pending state %s" % (what, step, PATH_STEPS))
+
+
+def _check_delays(delays, what):
+    if not isinstance(delays, dict):
+        raise ConfigError("%s must be an object {state: seconds}" % what)
+    for k, v in delays.items():
+        if k != "default" and k not in PATH_STEPS:
+            raise ConfigError("%s: %r is not a pending state" % (what, k))
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+            raise ConfigError("%s: %s must be a number >= 0" % (what, k))
+
+
+def _num(settings, key, minimum=0.0, allow_none=False):
+    v = settings[key]
+    if v is None and allow_none:
+        return
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v < minimum:
+        raise ConfigError("%s must be a number >= %s" % (key, minimum))
+
+
+def validate(settings):
+    unknown = set(settings) - RUNTIME_KEYS
+    if unknown:
+        raise ConfigError("unknown settings: %s" % ", ".join(sorted(unknown)))
+    if settings["answer_casing"] not in ANSWER_CASINGS:
+        raise ConfigError("answer_casing must be one of %s" % (ANSWER_CASINGS,))
+    if settings["status_key"] not in STATUS_KEYS:
+        raise ConfigError("status_key must be one of %s" % (STATUS_KEYS,))
+    if settings["page_style"] not in PAGE_STYLES:
+        raise ConfigError("page_style must be one of %s" % (PAGE_STYLES,))
+    if settings["rsa_order_id_field"] not in RSA_ORDER_ID_FIELDS:
+        raise ConfigError("rsa_order_id_field must be one of %s" % (RSA_ORDER_ID_FIELDS,))
+    for key in ("accept_unknown_keys", "check_csr_names", "check_file_magic", "unpaid", "cross_sign", "crl_in_leaf"):
+        if not isinstance(settings[key], bool):
+            raise ConfigError("%s must be true or false" % key)
+    _check_delays(settings["delays"], "delays")
+    _num(settings, "revoke_delay")
+    _num(settings, "validity_minutes", minimum=0.05, allow_none=True)
+    _num(settings, "push_retry_delay")
+    _num(settings, "push_timeout", minimum=0.1)
+    _num(settings, "tick_interval", minimum=0.01)
+    if not isinstance(settings["push_attempts"], int) or not 1 <= settings["push_attempts"] <= 10:
+        raise ConfigError("push_attempts must be an integer 1..10")
+    if settings["push_url"] is not None and not str(settings["push_url"]).startswith(("http://", "https://")):
+        raise ConfigError("push_url must be an http(s) URL or null")
+    if not isinstance(settings["utc_offset"], str) or not re.fullmatch(r"[+-]\d\d:\d\d", settings["utc_offset"]):
+        raise ConfigError("utc_offset must look like +08:00")
+    if not isinstance(settings["push_secret"], str) or not isinstance(settings["push_header"], str):
+        raise ConfigError("push_secret and push_header must be strings")
+    for key in ("sectigo", "jintong"):
+        if not isinstance(settings[key], dict):
+            raise ConfigError("%s must be an object (the settings of that sub-app)" % key)
+    if not isinstance(settings["products"], dict) or not settings["products"]:
+        raise ConfigError("products must be a non-empty object {productID: {...}}")
+    products = {}
+    for pid, prod in settings["products"].items():
+        prod = copy.deepcopy(prod)
+        _check_product(pid, prod)
+        products[pid.upper()] = prod
+    settings["products"] = products
+    return settings
+
+
+def merge(base, changes):
+    """Apply changes to a copy of base; dicts `delays` merge, `products` entries merge per product."""
+    out = copy.deepcopy(base)
+    for k, v in changes.items():
+        if k == "delays" and isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k].update(v)
+        elif k == "products" and isinstance(v, dict) and isinstance(out.get(k), dict):
+            for pid, prod in v.items():
+                pid_u = pid.upper()
+                if prod is None:
+                    out[k].pop(pid_u, None)
+                elif isinstance(prod, dict) and pid_u in out[k]:
+                    out[k][pid_u].update(prod)
+                else:
+                    out[k][pid_u] = prod
+        else:
+            out[k] = v
+    return validate(out)
+
+
+def load(path=None, overrides=None):
+    settings = copy.deepcopy(DEFAULTS)
+    tokens = []
+    if path:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        if not isinstance(data, dict):
+            raise ConfigError("%s: the top level must be an object" % path)
+        tokens = data.pop("tokens", []) or []
+        settings = merge(settings, data)
+    if overrides:
+        settings = merge(settings, overrides)
+    return validate(settings), tokens
+
+
+def step_delay(settings, product, status):
+    d = (product or {}).get("delays", {})
+    if status in d:
+        return float(d[status])
+    if "default" in d:
+        return float(d["default"])
+    g = settings["delays"]
+    if status in g:
+        return float(g[status])
+    return float(g.get("default", 0.0))

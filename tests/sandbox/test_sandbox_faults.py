@@ -1,0 +1,129 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Each scripted fault kind, as a client sees it."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import requests
+
+from sandbox_helpers import create_body
+from wotrus_sandbox.shared import protocol as P
+from wotrus_sandbox.testing import SandboxError
+
+CREATE = "POST /v1/Order/Create"
+QUERY = "GET /v1/Order/{id}"
+
+
+def _fault(sb, **spec):
+    f = sb.mgmt_post("/faults", spec)
+    assert f["kind"] == spec["kind"]
+    return f
+
+
+def test_http_500(client, sb):
+    _fault(sb, endpoint=CREATE, kind="http_500", count=2)
+    for _ in range(2):
+        r = client.post(P.PATH_CREATE, create_body())
+        assert r.status_code == 500
+    assert sb.mgmt_get("/orders") == [], "not executed"
+    assert client.post(P.PATH_CREATE, create_body()).json()["isSuccess"] is True
+    assert sb.mgmt_get("/counts")[CREATE] == 3
+    assert sb.mgmt_get("/faults") == []
+
+
+@pytest.mark.parametrize("kind,status", [("http_503", 503), ("http_429", 429)])
+def test_retry_after(client, sb, kind, status):
+    _fault(sb, endpoint=QUERY, kind=kind, retry_after=7)
+    r = client.get("/v1/Order/ABC")
+    assert r.status_code == status and r.headers["Retry-After"] == "7"
+    assert client.get("/v1/Order/ABC").status_code == 200
+
+
+def test_429_default_retry_after(client, sb):
+    _fault(sb, endpoint=QUERY, kind="http_429")
+    assert client.get("/v1/Order/ABC").headers["Retry-After"] == "1"
+
+
+def test_reset_is_not_executed(client, sb):
+    _fault(sb, endpoint=CREATE, kind="reset")
+    with pytest.raises(requests.ConnectionError):
+        client.post(P.PATH_CREATE, create_body(idem="reset-1"))
+    assert sb.mgmt_get("/orders") == []
+
+
+def test_commit_then_drop_then_retry_with_same_key(client, sb):
+    _fault(sb, endpoint=CREATE, kind="commit_then_drop")
+    body = create_body(idem="ctd-1")
+    with pytest.raises(requests.ConnectionError):
+        client.post(P.PATH_CREATE, body)
+    [o] = sb.mgmt_get("/orders")
+    assert o["idempotence_id"] == "ctd-1", "committed although the answer was dropped"
+    j = client.post(P.PATH_CREATE, body).json()
+    assert j["isSuccess"] and j["data"]["orderId"] == o["id"]
+    assert sb.mgmt_get("/idempotence") == {"ctd-1": 1}
+    # the CSR signed again by the same key is the same request (ECDSA signatures differ each time)
+    j = client.post(P.PATH_CREATE, create_body(idem="ctd-1")).json()
+    assert j["isSuccess"] and j["data"]["orderId"] == o["id"]
+    j = client.post(P.PATH_CREATE, create_body(idem="ctd-1", month=24)).json()
+    assert j["isSuccess"] is False and "different parameters" in j["errorMsg"]
+    assert len(sb.mgmt_get("/orders")) == 1
+
+
+def test_malformed_json(client, sb):
+    _fault(sb, endpoint=QUERY, kind="malformed_json")
+    r = client.get("/v1/Order/ABC")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/json")
+    with pytest.raises(ValueError):
+        json.loads(r.text)
+
+
+def test_is_success_false(client, sb):
+    _fault(sb, endpoint=CREATE, kind="is_success_false", error_msg="系统繁忙")
+    j = client.post(P.PATH_CREATE, create_body()).json()
+    assert j["isSuccess"] is False and j["errorMsg"] == "系统繁忙" and j["data"] is None
+    assert sb.mgmt_get("/orders") == []
+
+
+def test_execute_flag_commits_behind_an_error(client, sb):
+    _fault(sb, endpoint=CREATE, kind="http_500", execute=True)
+    assert client.post(P.PATH_CREATE, create_body(idem="x500")).status_code == 500
+    assert sb.mgmt_get("/idempotence") == {"x500": 1}
+
+
+def test_slow(client, sb):
+    _fault(sb, endpoint=QUERY, kind="slow", delay=1.0)
+    t = time.monotonic()
+    r = client.get("/v1/Order/ABC")
+    assert time.monotonic() - t >= 0.95 and r.status_code == 200 and r.json()["isSuccess"] is False
+    with pytest.raises(requests.Timeout):
+        _fault(sb, endpoint=QUERY, kind="slow", delay=2.0)
+        client.get("/v1/Order/ABC", timeout=0.5)
+
+
+def test_wildcard_and_queue_order(client, sb):
+    _fault(sb, endpoint="*", kind="http_503")
+    _fault(sb, endpoint=QUERY, kind="http_429")
+    assert client.get("/v1/Order/A").status_code == 429  # the endpoint's own queue first
+    assert client.post(P.PATH_CANCEL, {"orderID": "A"}).status_code == 503
+    assert client.get("/v1/Order/A").status_code == 200
+
+
+def test_faults_do_not_eat_unauthenticated_calls(client, sb):
+    _fault(sb, endpoint=QUERY, kind="http_500")
+    assert client.get("/v1/Order/A", token="wrong").status_code == 401
+    assert client.get("/v1/Order/A").status_code == 500
+
+
+def test_fault_validation_and_clear(sb):
+    for bad in ({"endpoint": "GET /nope", "kind": "reset"}, {"endpoint": CREATE, "kind": "explode"},
+                {"endpoint": CREATE, "kind": "reset", "count": 0}, {"endpoint": CREATE, "kind": "slow", "delay": -1},
+                {"endpoint": CREATE, "kind": "reset", "colour": "red"}):
+        with pytest.raises(SandboxError):
+            sb.mgmt_post("/faults", bad)
+    _fault(sb, endpoint=CREATE, kind="reset", count=5)
+    assert len(sb.mgmt_get("/faults")) == 1
+    sb.mgmt_delete("/faults")
+    assert sb.mgmt_get("/faults") == []
