@@ -1,0 +1,283 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, wotrus.pki contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Checks of user input, done before any API call. Each failure is an
+:class:`InputError` that names the option.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import traceback
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import NameOID
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - reported by the modules
+    x509 = None
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
+
+_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
+
+
+class Csr(object):
+    """A parsed CSR: the PEM text, its names and its public key."""
+
+    def __init__(self, pem, obj, signature_checked):
+        self.pem = pem
+        self.obj = obj
+        self.signature_checked = signature_checked
+
+    @property
+    def common_name(self):
+        attrs = self.obj.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        return attrs[0].value if attrs else None
+
+    @property
+    def dns_names(self):
+        try:
+            ext = self.obj.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        except x509.ExtensionNotFound:
+            return []
+        return [str(n) for n in ext.value.get_values_for_type(x509.DNSName)]
+
+    @property
+    def ip_addresses(self):
+        try:
+            ext = self.obj.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        except x509.ExtensionNotFound:
+            return []
+        return [str(n) for n in ext.value.get_values_for_type(x509.IPAddress)]
+
+    def public_key_der(self):
+        try:
+            return self.obj.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        except (UnsupportedAlgorithm, ValueError):
+            # SM2 keys: cryptography cannot load them; hash the CSR instead.
+            return self.obj.public_bytes(serialization.Encoding.DER)
+
+    def public_key_sha256(self):
+        return hashlib.sha256(self.public_key_der()).hexdigest()
+
+
+def read_text_file(path, option):
+    path = os.path.expanduser(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except (IOError, OSError) as exc:
+        raise InputError(option, "cannot read %s: %s" % (path, exc.strerror or exc))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(option, "%s is not a PEM text file" % path)
+
+
+def load_csr(text, option, require_signature=True):
+    """Parse a PEM CSR and check its signature. SM2 CSRs (which cryptography
+    cannot verify) are accepted after a structural parse."""
+    if text is None or not str(text).strip():
+        raise InputError(option, "is empty")
+    text = str(text).strip() + "\n"
+    if "-----BEGIN" not in text:
+        raise InputError(option, "is not a PEM CSR (no -----BEGIN CERTIFICATE REQUEST----- line)")
+    try:
+        obj = x509.load_pem_x509_csr(text.encode("utf-8"))
+    except (ValueError, TypeError) as exc:
+        raise InputError(option, "does not parse as a PEM certificate signing request (%s)" % exc)
+    checked = False
+    try:
+        valid = obj.is_signature_valid
+        checked = True
+    except (UnsupportedAlgorithm, ValueError):
+        valid = True  # SM2 and other algorithms cryptography does not implement
+    if require_signature and not valid:
+        raise InputError(option, "the CSR's signature does not verify; make the CSR again from its key")
+    return Csr(text, obj, checked)
+
+
+def csr_from_options(params, text_option="csr", path_option="csr_path", required=True):
+    text = params.get(text_option)
+    path = params.get(path_option)
+    if text and path:
+        raise InputError(text_option, "give either %s or %s, not both" % (text_option, path_option))
+    if path:
+        return load_csr(read_text_file(path, path_option), path_option)
+    if text:
+        return load_csr(text, text_option)
+    if required:
+        raise InputError(text_option, "a CSR is required: give %s or %s" % (text_option, path_option))
+    return None
+
+
+def normalize_host(host):
+    host = str(host).strip().rstrip(".")
+    try:
+        host = host.encode("idna").decode("ascii") if not host.startswith("*.") else \
+            "*." + host[2:].encode("idna").decode("ascii")
+    except UnicodeError:
+        pass
+    return host.lower()
+
+
+def check_hosts(hosts, option="hosts"):
+    out = []
+    for h in hosts or []:
+        if h is None or not str(h).strip():
+            raise InputError(option, "holds an empty name")
+        name = normalize_host(h)
+        labels = name[2:].split(".") if name.startswith("*.") else name.split(".")
+        if "," in name or " " in name or not all(_DNS_LABEL.match(x) for x in labels):
+            if not re.match(r"^[0-9.:a-f]+$", name):
+                raise InputError(option, "%r is not a DNS name or IP address" % str(h))
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def resolve_names(csr, common_name, hosts, cn_option="common_name", hosts_option="hosts"):
+    """Return ``(common_name, hosts)`` after checking them against the CSR.
+
+    When the CSR names a CN, ``common_name`` must be that CN (case aside);
+    when the CSR carries DNS/IP SANs, ``hosts`` must be the same set. Missing
+    values are taken from the CSR.
+    """
+    hosts = check_hosts(hosts, hosts_option) if hosts else []
+    if csr is None:
+        return common_name, hosts
+    csr_cn = csr.common_name
+    if common_name and csr_cn and common_name.strip().lower() != csr_cn.strip().lower():
+        raise InputError(cn_option, "%r contradicts the CSR, whose subject CN is %r" % (common_name, csr_cn))
+    csr_sans = [normalize_host(n) for n in csr.dns_names + csr.ip_addresses]
+    if hosts and csr_sans and sorted(set(hosts)) != sorted(set(csr_sans)):
+        missing = sorted(set(hosts) - set(csr_sans))
+        extra = sorted(set(csr_sans) - set(hosts))
+        raise InputError(hosts_option, "contradicts the CSR's subjectAltName%s%s" % (
+            (": not in the CSR %s" % ", ".join(missing)) if missing else "",
+            ("; in the CSR only %s" % ", ".join(extra)) if extra else ""))
+    common_name = common_name or csr_cn
+    if not hosts:
+        hosts = csr_sans
+    return common_name, hosts
+
+
+def check_product_id(value, option="product_id"):
+    if value is None or not re.match(protocol.PRODUCT_ID_PATTERN, str(value).strip()):
+        raise InputError(option, "%r is not a product ID (a GUID like %s)" % (value, protocol.PRODUCT_SSL_EXAMPLE))
+    return str(value).strip().upper()
+
+
+def check_month(value, option="month"):
+    try:
+        month = int(value)
+    except (TypeError, ValueError):
+        month = None
+    if month not in protocol.MONTHS:
+        raise InputError(option, "must be one of %s (13 and 25 are renewals), got %r"
+                         % (", ".join(str(m) for m in protocol.MONTHS), value))
+    return month
+
+
+def check_idempotence_id(value, option="idempotence_id"):
+    value = str(value).strip()
+    if not re.match(protocol.IDEMPOTENCE_ID_PATTERN, value):
+        raise InputError(option, "must be 1 to %d characters of A-Z a-z 0-9 . _ : -"
+                         % protocol.IDEMPOTENCE_ID_MAX_LENGTH)
+    return value
+
+
+def check_order_id(value, option="order_id"):
+    value = "" if value is None else str(value).strip()
+    if not value or "/" in value or "?" in value or "#" in value or len(value) > 128:
+        raise InputError(option, "%r is not an order ID" % value)
+    return value
+
+
+def check_country_code(value, option="organization.country_code"):
+    if value is None or value == "":
+        return value
+    value = str(value).strip()
+    if not re.match(r"^[A-Za-z]{2}$", value):
+        raise InputError(option, "must be a two-letter ISO 3166 code such as CN or US, got %r" % value)
+    return value.upper()
+
+
+def load_file(path, option, file_types=None, max_bytes=None):
+    """Read a document or proof file and return ``(fileType, base64 text)``.
+
+    The extension must be one the API knows (``.jpg``/``.jpeg``, ``.gif``,
+    ``.pdf``), the leading bytes must match it and the size must be under
+    ``protocol.MAX_FILE_BYTES``.
+    """
+    file_types = file_types or protocol.FILE_TYPES
+    max_bytes = protocol.MAX_FILE_BYTES if max_bytes is None else max_bytes
+    path = os.path.expanduser(str(path))
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".jpeg":
+        ext = ".jpg"
+    if ext not in file_types:
+        raise InputError(option, "%s: the API takes %s files only" % (path, ", ".join(sorted(file_types))))
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise InputError(option, "cannot read %s: %s" % (path, exc.strerror or exc))
+    if size == 0:
+        raise InputError(option, "%s is empty" % path)
+    if size > max_bytes:
+        raise InputError(option, "%s is %d bytes; the largest file sent is %d bytes" % (path, size, max_bytes))
+    try:
+        with open(path, "rb") as f:
+            content = f.read()
+    except (IOError, OSError) as exc:
+        raise InputError(option, "cannot read %s: %s" % (path, exc.strerror or exc))
+    if not any(content.startswith(magic) for magic in file_types[ext]):
+        kinds = [k for k, magics in protocol.FILE_TYPES.items() if any(content.startswith(m) for m in magics)]
+        raise InputError(option, "%s is named %s but its content is %s" % (
+            path, ext, ("a %s file" % kinds[0]) if kinds else "not a %s file" % ext))
+    return ext, base64.b64encode(content).decode("ascii")
+
+
+def load_documents(documents, option="documents"):
+    """``[{type, path}]`` -> ``documentsPost`` items."""
+    out = []
+    for i, doc in enumerate(documents or []):
+        name = "%s[%d]" % (option, i)
+        dtype = (doc or {}).get("type")
+        if dtype not in protocol.DOCUMENT_TYPES:
+            raise InputError(name + ".type", "must be one of %s" % ", ".join(sorted(protocol.DOCUMENT_TYPES)))
+        if not doc.get("path"):
+            raise InputError(name + ".path", "is required")
+        file_type, content = load_file(doc["path"], name + ".path")
+        out.append({"documentType": protocol.DOCUMENT_TYPES[dtype], "fileType": file_type, "fileContent": content})
+    return out
+
+
+def organization_post(organization, option="organization"):
+    """Snake-case organisation options -> ``organizationPost`` (camelCase keys)."""
+    if not organization:
+        return None
+    org = {}
+    for key, value in organization.items():
+        if value is None:
+            continue
+        if key not in protocol.ORGANIZATION_KEYS:
+            raise InputError("%s.%s" % (option, key), "is not a known organisation field")
+        if key == "country_code":
+            value = check_country_code(value, "%s.country_code" % option)
+        if key == "business_category" and value not in protocol.BUSINESS_CATEGORIES:
+            raise InputError("%s.business_category" % option,
+                             "must be one of %s" % ", ".join(protocol.BUSINESS_CATEGORIES))
+        org[protocol.ORGANIZATION_KEYS[key]] = value
+    if org and not org.get("orgName"):
+        raise InputError("%s.org_name" % option, "is required when organization is given")
+    return org

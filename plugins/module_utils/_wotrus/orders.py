@@ -1,0 +1,356 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, wotrus.pki contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Orders: the Create body, idempotence ids derived from stable inputs,
+create / get / cancel / reissue, waiting for issuance, and the order record
+that lets a re-run know its order exists.
+
+How a run knows the order already exists (docs/modules.md):
+
+1. ``order_id`` given (the role reads it from its order record) -> adopt, GET only.
+2. ``record_path`` given and the record holds the same idempotence id -> adopt.
+3. Otherwise Create is sent with the idempotence id (given, or derived here
+   from product, names, CSR public key and month). The service returns the
+   first order for a known key, so the resend creates nothing; the answer's
+   ``createTime`` tells whether the order is older than this run.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import time
+
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.protocol import ci_get
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import (
+    ApiError,
+    OrderStateError,
+    TransportError,
+    WaitTimeout,
+)
+
+RECORD_VERSION = 1
+# Tolerance between the controller's clock and the service's createTime.
+CREATE_TIME_SKEW = 300
+# The statuses after which a cancel is done (nothing left to cancel).
+CANCEL_DONE_STATUSES = frozenset([protocol.STATUS_CLOSED, protocol.STATUS_REJECTED])
+
+
+def _sha(parts):
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:40]
+
+
+def derive_idempotence_id(product_id, common_name, hosts, csr_key_sha256=None, month=None,
+                          csr_sign_key_sha256=None, bind_rsa_product_id=None):
+    """A stable idempotence id for Create: ``wtp-`` + 40 hex digits of the
+    SHA-256 of product, common name, sorted hosts, the CSR's public key
+    (SHA-256 of its SubjectPublicKeyInfo), month and the SM2 extras.
+
+    The same inputs give the same id on every run and every host, so a
+    resend after a lost answer or a crash creates nothing new. A new key,
+    other names, another product or another month make another order.
+    """
+    parts = {
+        "v": 1,
+        "product": (product_id or "").upper(),
+        "cn": (common_name or "").strip().lower(),
+        "hosts": sorted(set(h.strip().lower() for h in (hosts or []) if h and h.strip())),
+        "key": csr_key_sha256 or "",
+        "month": int(month) if month else 0,
+        "sign_key": csr_sign_key_sha256 or "",
+        "bind": (bind_rsa_product_id or "").upper(),
+    }
+    return "wtp-" + _sha(parts)
+
+
+def derive_reissue_id(order_id, csr_key_sha256, csr_encrypt_key_sha256=None):
+    """``wtr-`` + 40 hex digits: one reissue per (order, new key)."""
+    return "wtr-" + _sha({"v": 1, "order": str(order_id).strip().lower(), "key": csr_key_sha256 or "",
+                          "enc": csr_encrypt_key_sha256 or ""})
+
+
+def build_create_body(product_id, common_name, month, idempotence_id, csr=None, hosts=None,
+                      organization=None, documents=None, ukey_password=None, ukey_ship_address=None,
+                      csr_sign=None, bind_rsa_product_id=None):
+    """The Create body. ``organization`` is an ``organizationPost`` dict
+    (inputs.organization_post), ``documents`` ``documentsPost`` items
+    (inputs.load_documents). Keys are the camelCase of the parameter tables."""
+    info = {
+        "productID": product_id,
+        "commonName": common_name,
+        "month": int(month),
+        "idempotenceID": idempotence_id,
+    }
+    if csr:
+        info["csr_RSA"] = csr
+    if hosts:
+        info["hosts"] = protocol.join_hosts(hosts)
+    if csr_sign:
+        info["csr_Sign"] = csr_sign
+    if bind_rsa_product_id:
+        info["bindRSAProductID"] = bind_rsa_product_id
+    if ukey_password:
+        info["uKeyPassword"] = ukey_password
+    if ukey_ship_address:
+        info["uKeyShipAddress"] = ukey_ship_address
+    body = {"orderInfoPost": info}
+    if organization:
+        body["organizationPost"] = organization
+    body["documentsPost"] = list(documents or [])
+    return body
+
+
+class CreateResult(object):
+    def __init__(self, data, request_id, attempts):
+        self.data = data or {}
+        self.order_id_main = ci_get(self.data, "orderId")
+        self.order_id_rsa = ci_get(self.data, "orderId_RSA")
+        self.order_id = self.order_id_main or self.order_id_rsa
+        self.request_id = request_id
+        self.attempts = attempts
+
+
+def create_order(client, body):
+    """Send Create (retried with the same idempotenceID) and return a CreateResult."""
+    answer = client.post(protocol.PATH_CREATE, body, keyed=True, what="create the order")
+    result = CreateResult(answer.data, answer.request_id, answer.attempts)
+    if not result.order_id:
+        raise ApiError("the WoTrus API created no order id (neither orderId nor orderId_RSA in the answer)",
+                       status=answer.status, url=answer.url, method="POST", request_id=answer.request_id)
+    return result
+
+
+def get_order(client, order_id):
+    answer = client.get(client.order_path(order_id), what="read order %s" % order_id)
+    if not isinstance(answer.data, dict):
+        raise ApiError("the WoTrus API returned no order for %s; check order_id" % order_id,
+                       status=answer.status, url=answer.url, method="GET", request_id=answer.request_id)
+    return answer.data
+
+
+def status_of(order):
+    value = ci_get(order, "status")
+    return str(value) if value is not None else None
+
+
+def is_pay_of(order):
+    value = ci_get(order, "isPay")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def summary(order):
+    """Stable snake_case facts of an order (the API's key case varies)."""
+    org = ci_get(order, "org") or {}
+    return dict(
+        order_id=ci_get(order, "id", "orderId", "orderID"),
+        status=status_of(order),
+        is_pay=is_pay_of(order),
+        pending_link=ci_get(order, "pendingLink"),
+        order_number=ci_get(order, "orderNumber"),
+        product_id=ci_get(order, "productID", "productId"),
+        product_name=ci_get(order, "productName"),
+        common_name=ci_get(order, "cn", "commonName"),
+        hosts=protocol.split_hosts(ci_get(order, "sn", "hosts")),
+        create_time=ci_get(order, "createTime"),
+        org_name=ci_get(org, "orgName") if isinstance(org, dict) else None,
+    )
+
+
+def parse_time(value):
+    if not value:
+        return None
+    text = str(value).strip().replace("Z", "+00:00")
+    # Python before 3.11 takes at most 6 fractional digits.
+    if "." in text:
+        head, rest = text.split(".", 1)
+        frac = ""
+        while rest and rest[0].isdigit():
+            frac, rest = frac + rest[0], rest[1:]
+        text = head + ("." + frac[:6] if frac else "") + rest
+    try:
+        when = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone(datetime.timedelta(hours=8)))  # the provider's zone
+    return when.timestamp()
+
+
+def created_before(order, started_at, skew=CREATE_TIME_SKEW):
+    """True when the order's createTime is clearly older than ``started_at``
+    (so a Create that returned it did not make it), False when it is newer,
+    None when the answer carries no usable createTime."""
+    created = parse_time(ci_get(order, "createTime"))
+    if created is None:
+        return None
+    return created < started_at - skew
+
+
+def cancel_plan(order, order_id):
+    """``"noop"`` (already closed), ``"cancel"``, or raise OrderStateError."""
+    status = status_of(order)
+    if status in CANCEL_DONE_STATUSES:
+        return "noop"
+    if status in protocol.NOT_CANCELLABLE_STATUSES:
+        raise OrderStateError(
+            "order %s is %s and cannot be cancelled; use wotrus.pki.wotrus_revoke to revoke its "
+            "certificate" % (order_id, status))
+    return "cancel"
+
+
+def cancel_order(client, order_id, reason, attempts=3, sleep=time.sleep):
+    """Cancel, re-reading the order before every retry. Returns the order after."""
+    last = None
+    for attempt in range(1, attempts + 1):
+        try:
+            answer = client.post(protocol.PATH_CANCEL, {"orderID": order_id, "reason": reason},
+                                 what="cancel order %s" % order_id)
+        except TransportError as exc:
+            last = exc
+            client.log("WoTrus: cancel of %s had no clear answer (%s); reading the order" % (order_id, exc.message))
+            order = get_order(client, order_id)
+            if cancel_plan(order, order_id) == "noop":
+                return order
+            if attempt < attempts:
+                sleep(min(30.0, 2.0 ** attempt))
+            continue
+        if not protocol_truthy(ci_get(answer.data, "cancelResult")):
+            reason_text = ci_get(answer.data, "cancelFailedReason") or "no reason given"
+            raise ApiError("the WoTrus API did not cancel order %s: %s" % (order_id, reason_text),
+                           status=answer.status, url=answer.url, method="POST",
+                           request_id=answer.request_id, error_msg=reason_text)
+        return get_order(client, order_id)
+    raise last
+
+
+def protocol_truthy(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
+
+
+def build_reissue_body(order_id, csr, reason, idempotence_id, csr_encrypt=None, proof=None):
+    body = {"orderID": order_id, "csr": csr, "reason": reason, "idempotenceID": idempotence_id}
+    if csr_encrypt:
+        body["csR_Encrypt"] = csr_encrypt
+    if proof:
+        body["fileType"], body["fileContent"] = proof
+    return body
+
+
+def reissue(client, body):
+    """Send Reissue (keyed: retried with the same idempotenceID) -> new order id."""
+    answer = client.post(protocol.PATH_REISSUE, body, keyed=True,
+                         what="reissue order %s" % body.get("orderID"))
+    new_id = ci_get(answer.data, "newOrderID", "newOrderId")
+    if not new_id:
+        raise ApiError("the WoTrus API accepted the reissue but returned no newOrderID",
+                       status=answer.status, url=answer.url, method="POST", request_id=answer.request_id)
+    return new_id
+
+
+def why_not_issued(order):
+    """A sentence saying what the order waits for."""
+    s = summary(order)
+    status = s["status"]
+    link = (" at %s" % s["pending_link"]) if s["pending_link"] else ""
+    if s["is_pay"] == protocol.IS_PAY_UNPAID and status not in protocol.FINAL_STATUSES:
+        return "the order waits for payment (isPay 0), not for validation: pay it in the WoTrus partner console"
+    if status == protocol.STATUS_PENDING_DCV:
+        return "the order waits for domain validation: publish the DCV values or finish it%s" % link
+    if status == protocol.STATUS_PENDING:
+        return "the order waits for a person to review it; upload what is missing%s" % link
+    if status == protocol.STATUS_PENDING_SUBMIT:
+        return "WoTrus is reviewing the order before it goes to the CA"
+    if status == protocol.STATUS_PENDING_CA_ISSUED:
+        return "the order waits for the CA to issue (the CA may call the organisation)"
+    if status == protocol.STATUS_PENDING_AUTO_ISSUE:
+        return "the order will be issued automatically"
+    if status in (protocol.STATUS_REVOKED, protocol.STATUS_PENDING_REVOKE):
+        return "the order's certificate is revoked or being revoked"
+    if status == protocol.STATUS_REJECTED:
+        return "the order was rejected; read it in the partner console%s" % link
+    if status == protocol.STATUS_CLOSED:
+        return "the order is closed (cancelled)"
+    return "the order has status %s, which is not final" % status
+
+
+def wait_for_issuance(client, order_id, timeout, sleep=time.sleep, clock=time.monotonic,
+                      interval=5.0, max_interval=30.0, order=None):
+    """Poll the order until it is issued. Returns the order. Raises
+    OrderStateError on a final status other than issued, WaitTimeout when
+    ``timeout`` seconds pass (the message says what the order waits for)."""
+    deadline = clock() + float(timeout)
+    delay = float(interval)
+    polls = 0
+    while True:
+        if order is None:
+            order = get_order(client, order_id)
+            polls += 1
+        status = status_of(order)
+        if status == protocol.STATUS_ISSUED:
+            return order
+        if status in protocol.FINAL_STATUSES or status == protocol.STATUS_PENDING_REVOKE:
+            raise OrderStateError("order %s will not be issued: %s" % (order_id, why_not_issued(order)),
+                                  details=dict(status=status, pending_link=summary(order)["pending_link"]))
+        remaining = deadline - clock()
+        if remaining <= 0:
+            raise WaitTimeout("order %s is not issued after %ds: %s; run again later or raise wait_timeout"
+                              % (order_id, int(timeout), why_not_issued(order)),
+                              details=dict(status=status, pending_link=summary(order)["pending_link"],
+                                           is_pay=summary(order)["is_pay"], polls=polls))
+        client.log("WoTrus: order %s is %s; next look in %.0fs" % (order_id, status, min(delay, remaining)))
+        sleep(min(delay, remaining))
+        delay = min(max_interval, delay * 1.5)
+        order = None
+
+
+# -- the order record ---------------------------------------------------------
+def make_record(idempotence_id, order_id, order_id_rsa=None, product_id=None, common_name=None,
+                hosts=None, month=None, reissued_from=None, now=None):
+    """The order record a run keeps next to the certificate (JSON, no secrets)."""
+    record = {
+        "version": RECORD_VERSION,
+        "idempotence_id": idempotence_id,
+        "order_id": order_id,
+        "order_id_rsa": order_id_rsa,
+        "product_id": product_id,
+        "common_name": common_name,
+        "hosts": list(hosts or []),
+        "month": month,
+        "created": datetime.datetime.fromtimestamp(now if now is not None else time.time(),
+                                                   datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if reissued_from:
+        record["reissued_from"] = reissued_from
+    return record
+
+
+def dump_record(record):
+    return json.dumps(record, indent=2, sort_keys=True) + "\n"
+
+
+def parse_record(text):
+    """A record from its JSON text, or None when the text is not a record."""
+    try:
+        record = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(record, dict) or not record.get("order_id"):
+        return None
+    return record
+
+
+def record_order_id(record, idempotence_id):
+    """The recorded order id when the record belongs to ``idempotence_id``."""
+    if record and record.get("idempotence_id") == idempotence_id:
+        return record.get("order_id")
+    return None

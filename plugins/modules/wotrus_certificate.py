@@ -1,0 +1,289 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, wotrus.pki contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: wotrus_certificate
+short_description: Wait for a WoTrus order to be issued and fetch its certificate and chain
+version_added: 0.1.0
+description:
+  - Reads the order, waits until it is issued (O(wait)), retrieves the PEMs (C(GET /v1/Certificate/RetrievePem))
+    and returns the certificate, its chain and facts about it.
+  - The chain is ordered by verifying signatures, not by the API's array order (root first). It starts with the
+    leaf's issuer and leaves out the self-signed root; a cross certificate stays in it.
+  - Optionally writes the certificate, chain and full chain to files, atomically, with owner, group and mode,
+    and a backup. The result is changed only when a file changes.
+author:
+  - wotrus.pki contributors (@wotrus-pki)
+extends_documentation_fragment:
+  - wotrus.pki.wotrus
+  - ansible.builtin.files
+options:
+  order_id:
+    description:
+      - The order.
+    type: str
+    required: true
+  wait:
+    description:
+      - Wait until the order is issued. When V(false) and the order is not issued, the module returns
+        RV(issued=false) with RV(status) and RV(waiting_for) instead of a certificate.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait for issuance. Polls start 5 seconds apart and grow to 30.
+    type: int
+    default: 600
+  cert_path:
+    description:
+      - Where to write the certificate (PEM).
+    type: path
+  chain_path:
+    description:
+      - Where to write the chain (PEM, leaf's issuer first, without the root).
+    type: path
+  fullchain_path:
+    description:
+      - Where to write the certificate followed by the chain.
+    type: path
+  backup:
+    description:
+      - Keep a timestamped copy of a file before it is replaced.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Reads the API (the same GETs) and writes no file; predicts C(changed).
+  diff_mode:
+    support: full
+    description: Shows each file's content before and after.
+  action_group:
+    support: full
+    membership:
+      - wotrus.pki.wotrus
+    description: Use C(group/wotrus.pki.wotrus) in C(module_defaults) to set the connection options.
+notes:
+  - An order with C(isPay=0) waits for payment, not validation; the timeout message says so.
+  - For SM2 products the RSA certificate (C(pem_RSA)) is RV(certificate) when present, otherwise the signing
+    certificate; RV(sign) and RV(encrypt) hold the SM2 pair. Where cryptography cannot verify SM2 signatures,
+    names and key identifiers order the chain.
+seealso:
+  - module: wotrus.pki.wotrus_order
+  - module: community.crypto.x509_certificate_info
+'''
+
+EXAMPLES = r'''
+- name: Wait for issuance and write the files
+  wotrus.pki.wotrus_certificate:
+    order_id: "{{ order.order_id }}"
+    wait_timeout: 900
+    cert_path: /etc/pki/tls/certs/www.example.com.crt
+    chain_path: /etc/pki/tls/certs/www.example.com.chain.crt
+    fullchain_path: /etc/pki/tls/certs/www.example.com.fullchain.crt
+    mode: "0644"
+    backup: true
+  delegate_to: localhost
+  register: cert
+
+- name: Only look, do not wait
+  wotrus.pki.wotrus_certificate:
+    order_id: "{{ order.order_id }}"
+    wait: false
+  register: cert
+- name: Say why there is no certificate yet
+  ansible.builtin.debug:
+    msg: "{{ cert.waiting_for }}"
+  when: not cert.issued
+'''
+
+RETURN = r'''
+issued:
+  description: Whether the order is issued (with O(wait=true) always true on success).
+  returned: success
+  type: bool
+status:
+  description: The order's status.
+  returned: success
+  type: str
+  sample: issued
+waiting_for:
+  description: What the order waits for, in words.
+  returned: when not issued
+  type: str
+pending_link:
+  description: The page where a person finishes validation.
+  returned: when not issued and the order has one
+  type: str
+certificate:
+  description: The certificate (PEM).
+  returned: when issued
+  type: str
+chain:
+  description: The intermediates (PEM), the leaf's issuer first, without the self-signed root.
+  returned: when issued
+  type: str
+fullchain:
+  description: The certificate followed by the chain (PEM).
+  returned: when issued
+  type: str
+root:
+  description: The self-signed root of the API's chain array (PEM), or null when the array holds none.
+  returned: when issued
+  type: str
+chain_complete:
+  description: Whether the chain leads from the certificate to RV(root).
+  returned: when issued
+  type: bool
+not_before:
+  description: Start of validity (UTC, ISO 8601).
+  returned: when issued
+  type: str
+  sample: "2026-01-01T00:00:00Z"
+not_after:
+  description: End of validity (UTC, ISO 8601).
+  returned: when issued
+  type: str
+serial_number:
+  description: The serial number in upper-case hex.
+  returned: when issued
+  type: str
+fingerprint:
+  description: The SHA-256 fingerprint, C(SHA256:AB:CD:...).
+  returned: when issued
+  type: str
+subject:
+  description: The subject (RFC 4514).
+  returned: when issued
+  type: str
+issuer:
+  description: The issuer (RFC 4514).
+  returned: when issued
+  type: str
+subject_alt_names:
+  description: DNS names and IP addresses of the certificate.
+  returned: when issued
+  type: list
+  elements: str
+sign:
+  description: The SM2 signing certificate with RV(chain), RV(fullchain), RV(root) and the facts above.
+  returned: when the answer holds C(pem_Sign)
+  type: dict
+encrypt:
+  description: The SM2 encryption certificate with RV(chain), RV(fullchain), RV(root) and the facts above.
+  returned: when the answer holds C(pem_Encrypt)
+  type: dict
+files:
+  description: Per written path, whether it changed and its backup file.
+  returned: when a path option is given
+  type: dict
+'''
+
+import time
+
+from ansible_collections.wotrus.pki.plugins.module_utils._common import (
+    client_from_module,
+    create_module,
+    run,
+    write_file,
+)
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import certificates, chain, inputs, orders, protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import (
+    NotIssuedYet,
+    OrderStateError,
+    TransportError,
+    WaitTimeout,
+)
+
+
+def retrieve_when_ready(module, client, order_id, deadline):
+    """RetrievePem, polling while an issued order has no PEM yet (up to the deadline)."""
+    delay = 5.0
+    while True:
+        try:
+            return certificates.retrieve(client, order_id)
+        except NotIssuedYet as err:
+            if not module.params["wait"] or time.monotonic() + delay > deadline:
+                raise WaitTimeout("order %s is issued but the API returned no certificate yet; run again later"
+                                  % order_id, url=err.url, method=err.method, request_id=err.request_id)
+            time.sleep(delay)
+            delay = min(30.0, delay * 1.5)
+
+
+def describe(kind, pems):
+    try:
+        return chain.describe(pems[kind]["pem"], pems[kind]["chains"])
+    except chain.ChainError as exc:
+        raise TransportError("the %s certificate in the answer cannot be read: %s" % (kind, exc))
+
+
+def ensure_certificate(module, client):
+    p = module.params
+    order_id = inputs.check_order_id(p["order_id"])
+    deadline = time.monotonic() + p["wait_timeout"]
+    order = orders.get_order(client, order_id)
+    status = orders.status_of(order)
+    if status != protocol.STATUS_ISSUED:
+        if not p["wait"]:
+            if status in protocol.FINAL_STATUSES or status == protocol.STATUS_PENDING_REVOKE:
+                raise OrderStateError("order %s has no certificate to fetch: %s"
+                                      % (order_id, orders.why_not_issued(order)), details=dict(status=status))
+            s = orders.summary(order)
+            return dict(changed=False, issued=False, status=status, waiting_for=orders.why_not_issued(order),
+                        pending_link=s["pending_link"], order_id=order_id)
+        order = orders.wait_for_issuance(client, order_id, max(0, p["wait_timeout"]), order=order)
+    pems = retrieve_when_ready(module, client, order_id, deadline)
+    primary = "rsa" if "rsa" in pems else "sign" if "sign" in pems else "encrypt"
+    result = dict(changed=False, issued=True, status=orders.status_of(order), order_id=order_id)
+    result.update(describe(primary, pems))
+    for kind in ("sign", "encrypt"):
+        if kind in pems:
+            result[kind] = describe(kind, pems)
+    if not result["chain"]:
+        module.warn("the API's chain for order %s holds no issuer of the certificate" % order_id)
+
+    diffs, files = [], {}
+    for option, key in (("cert_path", "certificate"), ("chain_path", "chain"), ("fullchain_path", "fullchain")):
+        path = p[option]
+        if not path:
+            continue
+        changed, diff, backup_file = write_file(module, path, result[key], backup=p["backup"])
+        files[path] = dict(changed=changed, backup_file=backup_file)
+        if changed:
+            result["changed"] = True
+            diffs.append(diff)
+    if files:
+        result["files"] = files
+    if module._diff and diffs:
+        result["diff"] = diffs
+    return result
+
+
+def main():
+    module = create_module(
+        dict(
+            order_id=dict(type="str", required=True),
+            wait=dict(type="bool", default=True),
+            wait_timeout=dict(type="int", default=600),
+            cert_path=dict(type="path"),
+            chain_path=dict(type="path"),
+            fullchain_path=dict(type="path"),
+            backup=dict(type="bool", default=False),
+        ),
+        add_file_common_args=True,
+        supports_check_mode=True,
+    )
+
+    def ensure():
+        client = client_from_module(module)
+        return ensure_certificate(module, client)
+
+    run(module, ensure)
+
+
+if __name__ == "__main__":
+    main()

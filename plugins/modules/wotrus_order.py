@@ -1,0 +1,451 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, wotrus.pki contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: wotrus_order
+short_description: Create, adopt or cancel a WoTrus certificate order
+version_added: 0.1.0
+description:
+  - Creates a certificate order through the WoTrus (沃通) partner API (C(POST /v1/Order/Create)),
+    adopts an existing one by O(order_id), or cancels one that is not issued yet (O(state=absent)).
+  - Every Create carries an C(idempotenceID) (O(idempotence_id), or one derived from the order's
+    stable inputs), so a resend after a lost answer, a retry or a crash never makes a second order.
+  - All input is checked before any call is made; the CSR's signature is verified and the names
+    must agree with the CSR.
+author:
+  - wotrus.pki contributors (@wotrus-pki)
+extends_documentation_fragment:
+  - wotrus.pki.wotrus
+options:
+  state:
+    description:
+      - V(present) creates the order unless it exists (see O(order_id), O(record_path)).
+      - V(absent) cancels the order given by O(order_id) (or recorded in O(record_path)) if it is not issued.
+    type: str
+    choices: [present, absent]
+    default: present
+  order_id:
+    description:
+      - An existing order. With O(state=present) the order is read and returned, nothing is created
+        and the result is not changed. The role keeps it in an order record next to the certificate.
+      - Required with O(state=absent) unless O(record_path) holds a record.
+    type: str
+  idempotence_id:
+    description:
+      - The C(idempotenceID) of the Create call. One key makes at most one order.
+      - If not set, it is derived from O(product_id), the common name, the sorted O(hosts), the CSR's
+        public key, O(month), O(csr_sign)'s key and O(bind_rsa_product_id) (C(wtp-) and 40 hex digits).
+        The same inputs give the same key on every run.
+      - It is 1 to 64 letters, digits and the characters C(.), C(_), C(:) and C(-).
+    type: str
+  record_path:
+    description:
+      - A JSON order record on the machine that runs the module (holds no secret, mode 0600).
+      - When it exists and holds the same idempotence id, its order is adopted with one GET and no Create,
+        also in check mode; after a Create it is written.
+    type: path
+  product_id:
+    description:
+      - The WoTrus product ID (a GUID), for example V(30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D).
+      - Required to create an order.
+    type: str
+  common_name:
+    description:
+      - The certificate subject's CN (for document-signing products usually the organisation's name).
+      - Defaults to the CSR's CN; must agree with it when both are given.
+    type: str
+  hosts:
+    description:
+      - The names (SANs) of the certificate, sent as one comma-separated C(hosts) string.
+      - Defaults to the CSR's subjectAltName; must be the same set when both are given.
+    type: list
+    elements: str
+  csr:
+    description:
+      - The PEM certificate signing request (sent as C(csr_RSA)). Mutually exclusive with O(csr_path).
+    type: str
+  csr_path:
+    description:
+      - A file holding the PEM CSR.
+    type: path
+  month:
+    description:
+      - The validity in months. V(13) and V(25) are renewals that carry over the old certificate's remaining time.
+    type: int
+    choices: [12, 13, 24, 25]
+    default: 12
+  organization:
+    description:
+      - The organisation (C(organizationPost)). Required to create an order; O(organization.org_name) is
+        required in it (the API requires C(orgName)).
+    type: dict
+    suboptions:
+      org_name:
+        description: Organisation name (C(orgName)).
+        type: str
+      business_category:
+        description: Organisation type (C(businessCategory)).
+        type: str
+        choices: [Business Entity, Private Organization, Government Entity, Non-Commercial Entity]
+      org_phone:
+        description: Organisation phone (C(orgPhone)).
+        type: str
+      org_email:
+        description: Organisation e-mail (C(orgEmail)).
+        type: str
+      user_first_name:
+        description: Applicant's given name (C(userFirstName)).
+        type: str
+      user_last_name:
+        description: Applicant's family name (C(userLastName)).
+        type: str
+      user_email:
+        description: Applicant's e-mail (C(userEmail)).
+        type: str
+      user_mobile:
+        description: Applicant's mobile phone (C(userMobile)).
+        type: str
+      id_card_no:
+        description: Applicant's identity card number (C(idCardNO)).
+        type: str
+      country_code:
+        description: ISO 3166 alpha-2 country code (C(countryCode)), such as V(CN).
+        type: str
+      state:
+        description: Province (C(state)).
+        type: str
+      city:
+        description: City (C(city)).
+        type: str
+      street:
+        description: Street address (C(street)).
+        type: str
+      zip:
+        description: Postal code (C(zip)).
+        type: str
+      business_license:
+        description: Unified social credit code (C(businessLicense)).
+        type: str
+      other_name:
+        description: Another name of the organisation (C(otherName)).
+        type: str
+  documents:
+    description:
+      - Documents sent with the order (C(documentsPost)), each a C(.jpg), C(.gif) or C(.pdf) file of at most 10 MiB.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      type:
+        description: What the document is.
+        type: str
+        required: true
+        choices: [authorization_letter, business_license, id_card]
+      path:
+        description: The file.
+        type: path
+        required: true
+  ukey_password:
+    description:
+      - The UKey password of a PDF signing certificate (C(uKeyPassword)).
+    type: str
+  ukey_ship_address:
+    description:
+      - Where the UKey of a PDF signing certificate is shipped (C(uKeyShipAddress)).
+    type: str
+  csr_sign:
+    description:
+      - The SM2 signing CSR (C(csr_Sign)) for SM2 products.
+    type: str
+  bind_rsa_product_id:
+    description:
+      - The RSA product bound to an SM2 order (C(bindRSAProductID)).
+    type: str
+  cancel_reason:
+    description:
+      - The reason sent with a cancel (O(state=absent)).
+    type: str
+    default: Cancelled by wotrus.pki
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Sends no POST. Without O(order_id) or a matching O(record_path) record, creating is predicted
+        (C(changed=true)), since the API cannot look an order up by its idempotence id.
+  diff_mode:
+    support: none
+    description: No diff is shown.
+  action_group:
+    support: full
+    membership:
+      - wotrus.pki.wotrus
+    description: Use C(group/wotrus.pki.wotrus) in C(module_defaults) to set the connection options.
+notes:
+  - How a run knows the order already exists, in this order. 1. O(order_id) is given (the role keeps it in
+    its order record next to the certificate). 2. O(record_path) holds a record with the same idempotence id.
+    3. Create is sent with the idempotence id; the service returns the first order for a known key and creates
+    nothing. The result is then C(changed=false) when the order's C(createTime) is more than 5 minutes older
+    than this run, otherwise C(changed=true). See docs/modules.md.
+  - The same idempotence id with other parameters (for example another organisation) is refused by the service;
+    cancel the first order or give a new O(idempotence_id).
+  - O(state=absent) fails on an issued, revoked or pendingRevoke order; use M(wotrus.pki.wotrus_revoke).
+seealso:
+  - module: wotrus.pki.wotrus_order_info
+  - module: wotrus.pki.wotrus_certificate
+  - module: wotrus.pki.wotrus_revoke
+'''
+
+EXAMPLES = r'''
+- name: Order a DV certificate for the names in a CSR
+  wotrus.pki.wotrus_order:
+    api_token: "{{ wotrus_token }}"
+    product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
+    csr_path: /etc/pki/www.example.com.csr
+    month: 12
+    record_path: /var/lib/wotrus/www.example.com.order.json
+  delegate_to: localhost
+  register: order
+
+- name: An OV order with its organisation and a business licence
+  wotrus.pki.wotrus_order:
+    product_id: 8F6A3C1D-2B4E-4C5F-9A7B-1D2E3F4A5B6C
+    csr: "{{ lookup('ansible.builtin.file', 'shop.example.com.csr') }}"
+    hosts: [shop.example.com, www.shop.example.com]
+    idempotence_id: crm-order-4711
+    organization:
+      org_name: Example Trading Co., Ltd.
+      business_category: Private Organization
+      country_code: CN
+      city: Shenzhen
+    documents:
+      - type: business_license
+        path: files/licence.pdf
+
+- name: Read an order recorded earlier (not changed)
+  wotrus.pki.wotrus_order:
+    order_id: "{{ order.order_id }}"
+
+- name: Cancel an order that is not issued yet
+  wotrus.pki.wotrus_order:
+    order_id: "{{ order.order_id }}"
+    state: absent
+    cancel_reason: wrong domain
+
+- name: Set the connection once for every WoTrus module
+  module_defaults:
+    group/wotrus.pki.wotrus:
+      api_url: https://restapi.wosign.com
+      api_token: "{{ wotrus_token }}"
+  block:
+    - name: Order
+      wotrus.pki.wotrus_order:
+        product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
+        csr_path: www.csr
+'''
+
+RETURN = r'''
+order_id:
+  description:
+    - The order, whichever of C(orderId) and C(orderId_RSA) the Create answer carries (C(orderId) first).
+    - Not returned when creating in check mode.
+  returned: success
+  type: str
+  sample: 644A3E60-F1AA-4E25-821A-ACFBC462BC37
+order_id_main:
+  description: C(orderId) of the Create answer as given (the SM2 or main order).
+  returned: when an order was created or re-sent
+  type: str
+order_id_rsa:
+  description: C(orderId_RSA) of the Create answer as given (the RSA order).
+  returned: when an order was created or re-sent
+  type: str
+idempotence_id:
+  description: The idempotence id of the Create call (given or derived).
+  returned: state is present and no order_id was given
+  type: str
+  sample: wtp-5b9d0c2f8a4e6d1c3b7a9e0f2d4c6b8a1e3f5d7c
+status:
+  description: The order's status, for example C(pendingDCV) or C(issued).
+  returned: when the order was read
+  type: str
+  sample: pendingAutoIssue
+is_pay:
+  description: C(0) unpaid, C(1) paid, C(2) issued before payment.
+  returned: when the order was read
+  type: int
+pending_link:
+  description: The page where a person finishes validation, if the order has one.
+  returned: when the order was read
+  type: str
+waiting_for:
+  description: What the order waits for, in words (payment, validation, the CA).
+  returned: when the order was read and is not issued
+  type: str
+created:
+  description: Whether this run created the order.
+  returned: state is present
+  type: bool
+order:
+  description: The order as the API returned it (key case as the service sent it).
+  returned: when the order was read
+  type: dict
+'''
+
+import time
+
+from ansible_collections.wotrus.pki.plugins.module_utils._common import (
+    client_from_module,
+    create_module,
+    read_record,
+    run,
+    write_record,
+)
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs, orders, protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
+
+ORG_SUBOPTIONS = dict(
+    (name, dict(type="str", choices=list(protocol.BUSINESS_CATEGORIES)) if name == "business_category"
+     else dict(type="str"))
+    for name in protocol.ORGANIZATION_KEYS)
+
+
+def order_facts(order):
+    s = orders.summary(order)
+    facts = dict(status=s["status"], is_pay=s["is_pay"], pending_link=s["pending_link"], order=order)
+    if s["status"] != protocol.STATUS_ISSUED:
+        facts["waiting_for"] = orders.why_not_issued(order)
+    return facts
+
+
+def plan_create(params):
+    """Check every input and return ``(body, idempotence_id, names)``; no call is made."""
+    product_id = inputs.check_product_id(params["product_id"]) if params["product_id"] else None
+    if not product_id:
+        raise InputError("product_id", "is required to create an order (or give order_id to adopt one)")
+    csr = inputs.csr_from_options(params, required=False)
+    common_name, hosts = inputs.resolve_names(csr, params["common_name"], params["hosts"])
+    if not common_name:
+        raise InputError("common_name", "is required when the CSR names no CN (or no CSR is given)")
+    month = inputs.check_month(params["month"])
+    csr_sign = inputs.load_csr(params["csr_sign"], "csr_sign") if params["csr_sign"] else None
+    bind = inputs.check_product_id(params["bind_rsa_product_id"], "bind_rsa_product_id") \
+        if params["bind_rsa_product_id"] else None
+    organization = inputs.organization_post(params["organization"])
+    if not organization:
+        raise InputError("organization", "is required to create an order: the API requires organization.org_name "
+                                         "(orgName)")
+    documents = inputs.load_documents(params["documents"])
+    if params["idempotence_id"]:
+        key = inputs.check_idempotence_id(params["idempotence_id"])
+    else:
+        key = orders.derive_idempotence_id(
+            product_id, common_name, hosts, csr.public_key_sha256() if csr else None, month,
+            csr_sign.public_key_sha256() if csr_sign else None, bind)
+    body = orders.build_create_body(
+        product_id, common_name, month, key, csr=csr.pem if csr else None, hosts=hosts,
+        organization=organization, documents=documents, ukey_password=params["ukey_password"],
+        ukey_ship_address=params["ukey_ship_address"], csr_sign=csr_sign.pem if csr_sign else None,
+        bind_rsa_product_id=bind)
+    return body, key, dict(product_id=product_id, common_name=common_name, hosts=hosts, month=month)
+
+
+def adopt(module, client, order_id, **extra):
+    order = orders.get_order(client, order_id)
+    wanted = module.params["product_id"]
+    have = orders.summary(order)["product_id"]
+    if wanted and have and wanted.strip().upper() != str(have).upper():
+        module.warn("order %s is for product %s, not product_id %s" % (order_id, have, wanted))
+    result = dict(changed=False, order_id=order_id, created=False, **extra)
+    result.update(order_facts(order))
+    return result
+
+
+def ensure_present(module, client):
+    params = module.params
+    if params["order_id"]:
+        return adopt(module, client, inputs.check_order_id(params["order_id"]))
+    body, key, names = plan_create(params)
+    recorded = orders.record_order_id(read_record(params["record_path"]), key)
+    if recorded:
+        return adopt(module, client, recorded, idempotence_id=key)
+    if module.check_mode:
+        return dict(changed=True, created=True, idempotence_id=key)
+    started = time.time()
+    created = orders.create_order(client, body)
+    order = orders.get_order(client, created.order_id)
+    existed = orders.created_before(order, started) is True
+    changed = not existed
+    if params["record_path"]:
+        record = orders.make_record(key, created.order_id, created.order_id_rsa, **names)
+        changed = write_record(module, params["record_path"], record) or changed
+    result = dict(changed=changed, created=not existed, order_id=created.order_id,
+                  order_id_main=created.order_id_main, order_id_rsa=created.order_id_rsa,
+                  idempotence_id=key)
+    result.update(order_facts(order))
+    return result
+
+
+def ensure_absent(module, client):
+    params = module.params
+    order_id = params["order_id"]
+    if not order_id:
+        record = read_record(params["record_path"])
+        order_id = record and record.get("order_id")
+    if not order_id:
+        raise InputError("order_id", "is required with state=absent (or a record_path holding a record)")
+    order_id = inputs.check_order_id(order_id)
+    order = orders.get_order(client, order_id)
+    if orders.cancel_plan(order, order_id) == "noop":
+        result = dict(changed=False, order_id=order_id)
+        result.update(order_facts(order))
+        return result
+    if not module.check_mode:
+        order = orders.cancel_order(client, order_id, params["cancel_reason"])
+    result = dict(changed=True, order_id=order_id)
+    result.update(order_facts(order))
+    return result
+
+
+def main():
+    module = create_module(
+        dict(
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            order_id=dict(type="str"),
+            idempotence_id=dict(type="str"),
+            record_path=dict(type="path"),
+            product_id=dict(type="str"),
+            common_name=dict(type="str"),
+            hosts=dict(type="list", elements="str"),
+            csr=dict(type="str"),
+            csr_path=dict(type="path"),
+            month=dict(type="int", choices=list(protocol.MONTHS), default=12),
+            organization=dict(type="dict", options=ORG_SUBOPTIONS),
+            documents=dict(type="list", elements="dict", default=[], options=dict(
+                type=dict(type="str", required=True, choices=sorted(protocol.DOCUMENT_TYPES)),
+                path=dict(type="path", required=True),
+            )),
+            ukey_password=dict(type="str", no_log=True),
+            ukey_ship_address=dict(type="str", no_log=False),
+            csr_sign=dict(type="str"),
+            bind_rsa_product_id=dict(type="str"),
+            cancel_reason=dict(type="str", default="Cancelled by wotrus.pki"),
+        ),
+        mutually_exclusive=[("csr", "csr_path")],
+        supports_check_mode=True,
+    )
+
+    def ensure():
+        client = client_from_module(module)
+        if module.params["state"] == "absent":
+            return ensure_absent(module, client)
+        return ensure_present(module, client)
+
+    run(module, ensure)
+
+
+if __name__ == "__main__":
+    main()

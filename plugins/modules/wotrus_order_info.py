@@ -1,0 +1,133 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, wotrus.pki contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: wotrus_order_info
+short_description: Read a WoTrus certificate order
+version_added: 0.1.0
+description:
+  - Reads one order (C(GET /v1/Order/{orderId})) and returns it, with its status and what it waits for.
+  - Changes nothing.
+author:
+  - wotrus.pki contributors (@wotrus-pki)
+extends_documentation_fragment:
+  - wotrus.pki.wotrus
+options:
+  order_id:
+    description:
+      - The order to read.
+    type: str
+    required: true
+attributes:
+  check_mode:
+    support: full
+    description: Only reads; the same call is made in check mode.
+  diff_mode:
+    support: none
+    description: Nothing changes.
+  action_group:
+    support: full
+    membership:
+      - wotrus.pki.wotrus
+    description: Use C(group/wotrus.pki.wotrus) in C(module_defaults) to set the connection options.
+seealso:
+  - module: wotrus.pki.wotrus_order
+  - module: wotrus.pki.wotrus_certificate
+'''
+
+EXAMPLES = r'''
+- name: Read an order
+  wotrus.pki.wotrus_order_info:
+    order_id: 644A3E60-F1AA-4E25-821A-ACFBC462BC37
+  delegate_to: localhost
+  register: info
+
+- name: Say what it waits for
+  ansible.builtin.debug:
+    msg: "{{ info.status }}: {{ info.waiting_for | default('issued') }}"
+'''
+
+RETURN = r'''
+order_id:
+  description: The order read.
+  returned: success
+  type: str
+status:
+  description:
+    - The order's status. One of C(pendingSubmitOrderToCA), C(pendingDCV), C(pendingCAIssued), C(pendingAutoIssue),
+      C(pending), C(pendingRevoke), C(issued), C(revoked), C(rejected), C(closed), C(unknown), or a status the
+      API texts do not name (the old order after a reissue), returned as it is.
+  returned: success
+  type: str
+  sample: pendingDCV
+issued:
+  description: Whether the order is issued.
+  returned: success
+  type: bool
+is_pay:
+  description: C(0) unpaid (the order waits for payment, not validation), C(1) paid, C(2) issued before payment.
+  returned: success
+  type: int
+pending_link:
+  description: The page where a person finishes validation, uploads documents or submits the CSR.
+  returned: success
+  type: str
+waiting_for:
+  description: What the order waits for, in words.
+  returned: when the order is not issued
+  type: str
+summary:
+  description: Stable snake_case facts of the order (the API's key case varies).
+  returned: success
+  type: dict
+  contains:
+    order_number:
+      description: The provider's order number.
+      type: str
+    product_id:
+      description: The product.
+      type: str
+    common_name:
+      description: The certificate's CN.
+      type: str
+    hosts:
+      description: The certificate's names.
+      type: list
+      elements: str
+    create_time:
+      description: When the order was created, as the API gives it.
+      type: str
+order:
+  description: The order as the API returned it (key case as the service sent it).
+  returned: success
+  type: dict
+'''
+
+from ansible_collections.wotrus.pki.plugins.module_utils._common import client_from_module, create_module, run
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs, orders, protocol
+
+
+def main():
+    module = create_module(dict(order_id=dict(type="str", required=True)), supports_check_mode=True)
+
+    def ensure():
+        order_id = inputs.check_order_id(module.params["order_id"])
+        client = client_from_module(module)
+        order = orders.get_order(client, order_id)
+        s = orders.summary(order)
+        result = dict(changed=False, order_id=order_id, status=s["status"],
+                      issued=s["status"] == protocol.STATUS_ISSUED, is_pay=s["is_pay"],
+                      pending_link=s["pending_link"], summary=s, order=order)
+        if not result["issued"]:
+            result["waiting_for"] = orders.why_not_issued(order)
+        return result
+
+    run(module, ensure)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, wotrus.pki contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: wotrus_reissue
+short_description: Reissue a WoTrus certificate with a new CSR
+version_added: 0.1.0
+description:
+  - Asks for a new certificate of an issued order with a new CSR (C(POST /v1/Certificate/ReissueRequest)).
+    The answer names a new order, returned as RV(new_order_id); wait for it with M(wotrus.pki.wotrus_certificate).
+  - Every request carries an C(idempotenceID) (O(idempotence_id), or one derived from the order and the CSR's
+    public key), so retries and re-runs make at most one new order per key.
+  - The provider revokes the old certificate only for SM2 and Sectigo products; for the others revoke it with
+    M(wotrus.pki.wotrus_revoke) if it should stop working.
+author:
+  - wotrus.pki contributors (@wotrus-pki)
+extends_documentation_fragment:
+  - wotrus.pki.wotrus
+options:
+  order_id:
+    description:
+      - The order to reissue.
+    type: str
+    required: true
+  csr:
+    description:
+      - The new PEM CSR (the SM2 signing CSR for SM2 products). One of O(csr) and O(csr_path) is required.
+    type: str
+  csr_path:
+    description:
+      - A file holding the new PEM CSR.
+    type: path
+  csr_encrypt:
+    description:
+      - The SM2 encryption CSR (C(csR_Encrypt)); required by the API for SM2 products.
+    type: str
+  reason:
+    description:
+      - Why the certificate is reissued.
+    type: str
+    required: true
+  idempotence_id:
+    description:
+      - The C(idempotenceID) of the reissue. If not set, C(wtr-) and 40 hex digits derived from O(order_id) and
+        the public keys of the CSRs; the same order and key give the same id on every run.
+    type: str
+  proof_path:
+    description:
+      - The signed revocation letter (C(.jpg), C(.gif) or C(.pdf), at most 10 MiB, content matching the extension).
+      - The API requires it for SM2 and Sectigo products; this module requires it when O(csr_encrypt) is given or
+        the order is an SM2 one.
+    type: path
+  record_path:
+    description:
+      - A JSON record on the machine that runs the module. When it holds this reissue's idempotence id, the
+        recorded new order is read and nothing is sent (also in check mode); after a reissue it is written.
+    type: path
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Sends no POST. Without a matching O(record_path) record a reissue is predicted (C(changed=true)).
+  diff_mode:
+    support: none
+    description: No diff.
+  action_group:
+    support: full
+    membership:
+      - wotrus.pki.wotrus
+    description: Use C(group/wotrus.pki.wotrus) in C(module_defaults) to set the connection options.
+notes:
+  - A re-run without a record re-sends the request with the same idempotence id and gets the same new order;
+    it reports C(changed=false) when the new order's C(createTime) is more than 5 minutes older than the run.
+seealso:
+  - module: wotrus.pki.wotrus_certificate
+  - module: wotrus.pki.wotrus_revoke
+'''
+
+EXAMPLES = r'''
+- name: Reissue with a new key
+  wotrus.pki.wotrus_reissue:
+    order_id: "{{ order.order_id }}"
+    csr_path: /etc/pki/www.example.com.new.csr
+    reason: key rotation
+    record_path: /var/lib/wotrus/www.example.com.reissue.json
+  delegate_to: localhost
+  register: reissue
+
+- name: Fetch the new certificate
+  wotrus.pki.wotrus_certificate:
+    order_id: "{{ reissue.new_order_id }}"
+    fullchain_path: /etc/pki/www.example.com.fullchain.pem
+  delegate_to: localhost
+'''
+
+RETURN = r'''
+new_order_id:
+  description: The new order (C(newOrderID) of the answer). Not returned in check mode without a record.
+  returned: success
+  type: str
+  sample: 644A3E60-F1AA-4E25-821A-ACFBC462BC37
+order_id:
+  description: The order that was reissued.
+  returned: success
+  type: str
+idempotence_id:
+  description: The idempotence id used (given or derived).
+  returned: success
+  type: str
+status:
+  description: The new order's status.
+  returned: when the new order was read
+  type: str
+order:
+  description: The new order as the API returned it.
+  returned: when the new order was read
+  type: dict
+'''
+
+import time
+
+from ansible_collections.wotrus.pki.plugins.module_utils._common import (
+    client_from_module,
+    create_module,
+    read_record,
+    run,
+    write_record,
+)
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs, orders, protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import ApiError, InputError, OrderStateError
+
+NOT_REISSUABLE = frozenset([
+    protocol.STATUS_PENDING_SUBMIT, protocol.STATUS_PENDING_DCV, protocol.STATUS_PENDING_CA_ISSUED,
+    protocol.STATUS_PENDING_AUTO_ISSUE, protocol.STATUS_PENDING, protocol.STATUS_CLOSED,
+    protocol.STATUS_REJECTED, protocol.STATUS_REVOKED, protocol.STATUS_PENDING_REVOKE,
+])
+
+
+def new_order_facts(client, new_order_id):
+    order = orders.get_order(client, new_order_id)
+    return dict(status=orders.status_of(order), order=order), order
+
+
+def ensure_reissued(module, client):
+    p = module.params
+    order_id = inputs.check_order_id(p["order_id"])
+    reason = (p["reason"] or "").strip()
+    if not reason:
+        raise InputError("reason", "is empty")
+    csr = inputs.csr_from_options(p)
+    csr_encrypt = inputs.load_csr(p["csr_encrypt"], "csr_encrypt") if p["csr_encrypt"] else None
+    proof = inputs.load_file(p["proof_path"], "proof_path") if p["proof_path"] else None
+    if csr_encrypt and not proof:
+        raise InputError("proof_path", "is required to reissue an SM2 certificate (the API requires a revocation "
+                                       "letter for SM2 and Sectigo products)")
+    if p["idempotence_id"]:
+        key = inputs.check_idempotence_id(p["idempotence_id"])
+    else:
+        key = orders.derive_reissue_id(order_id, csr.public_key_sha256(),
+                                       csr_encrypt.public_key_sha256() if csr_encrypt else None)
+    result = dict(order_id=order_id, idempotence_id=key)
+
+    recorded = orders.record_order_id(read_record(p["record_path"]), key)
+    if recorded:
+        facts, dummy = new_order_facts(client, recorded)
+        result.update(changed=False, new_order_id=recorded, **facts)
+        return result
+
+    old = orders.get_order(client, order_id)
+    status = orders.status_of(old)
+    if status in NOT_REISSUABLE:
+        raise OrderStateError("order %s is %s; only an issued certificate can be reissued" % (order_id, status))
+    if protocol.ci_get(old, "csr_Sign", "csrSign") and not proof:
+        raise InputError("proof_path", "is required: order %s is an SM2 order, and the API requires a revocation "
+                                       "letter to reissue SM2 and Sectigo products" % order_id)
+    if module.check_mode:
+        result.update(changed=True)
+        return result
+    body = orders.build_reissue_body(order_id, csr.pem, reason, key,
+                                     csr_encrypt.pem if csr_encrypt else None, proof)
+    started = time.time()
+    try:
+        new_order_id = orders.reissue(client, body)
+    except ApiError as err:
+        if not proof:
+            err.message += " (SM2 and Sectigo products need proof_path, a signed revocation letter)"
+        raise
+    facts, new_order = new_order_facts(client, new_order_id)
+    changed = orders.created_before(new_order, started) is not True
+    if p["record_path"]:
+        record = orders.make_record(key, new_order_id, reissued_from=order_id,
+                                    product_id=orders.summary(old)["product_id"],
+                                    common_name=csr.common_name, hosts=csr.dns_names)
+        changed = write_record(module, p["record_path"], record) or changed
+    result.update(changed=changed, new_order_id=new_order_id, **facts)
+    return result
+
+
+def main():
+    module = create_module(
+        dict(
+            order_id=dict(type="str", required=True),
+            csr=dict(type="str"),
+            csr_path=dict(type="path"),
+            csr_encrypt=dict(type="str"),
+            reason=dict(type="str", required=True),
+            idempotence_id=dict(type="str"),
+            proof_path=dict(type="path"),
+            record_path=dict(type="path"),
+        ),
+        mutually_exclusive=[("csr", "csr_path")],
+        required_one_of=[("csr", "csr_path")],
+        supports_check_mode=True,
+    )
+
+    def ensure():
+        client = client_from_module(module)
+        return ensure_reissued(module, client)
+
+    run(module, ensure)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, wotrus.pki contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: wotrus_revoke
+short_description: Request revocation of a WoTrus certificate
+version_added: 0.1.0
+description:
+  - Sends a revocation request (C(POST /v1/Certificate/RevokeRequest)) with a signed revocation letter.
+  - Revocation is reviewed by people, the order passes through C(pendingRevoke) before C(revoked).
+    An order already C(pendingRevoke) or C(revoked) is not changed.
+  - An order that is not issued has nothing to revoke; cancel it with M(wotrus.pki.wotrus_order) and O(wotrus.pki.wotrus_order#module:state=absent).
+author:
+  - wotrus.pki contributors (@wotrus-pki)
+extends_documentation_fragment:
+  - wotrus.pki.wotrus
+options:
+  order_id:
+    description:
+      - The issued order whose certificate is revoked.
+    type: str
+    required: true
+  reason:
+    description:
+      - Why the certificate is revoked, for example V(key compromise).
+    type: str
+    required: true
+  proof_path:
+    description:
+      - The signed revocation letter (WoTrus provides a template) as a C(.jpg), C(.gif) or C(.pdf) file of at
+        most 10 MiB. Its content must match its extension. It is sent base64-encoded with its C(fileType).
+    type: path
+    required: true
+attributes:
+  check_mode:
+    support: full
+    description: Reads the order and predicts C(changed); sends no POST.
+  diff_mode:
+    support: none
+    description: No diff.
+  action_group:
+    support: full
+    membership:
+      - wotrus.pki.wotrus
+    description: Use C(group/wotrus.pki.wotrus) in C(module_defaults) to set the connection options.
+notes:
+  - The request carries no idempotency key. When an attempt has no clear answer, the order is read again
+    and the request is sent again only when the order is not yet C(pendingRevoke) or C(revoked).
+seealso:
+  - module: wotrus.pki.wotrus_order
+  - module: wotrus.pki.wotrus_reissue
+'''
+
+EXAMPLES = r'''
+- name: Revoke a certificate whose key leaked
+  wotrus.pki.wotrus_revoke:
+    order_id: "{{ order.order_id }}"
+    reason: key compromise
+    proof_path: files/revocation-letter.pdf
+  delegate_to: localhost
+  register: revoke
+'''
+
+RETURN = r'''
+order_id:
+  description: The order.
+  returned: success
+  type: str
+revoke_status:
+  description: C(revokeStatus) of the answer, for example C(pendingAudit); null when no request was sent.
+  returned: success
+  type: str
+  sample: pendingAudit
+revoked:
+  description: Whether the certificate is revoked now (C(revoked) of the answer, or the order's status).
+  returned: success
+  type: bool
+status:
+  description: The order's status after the request, for example C(pendingRevoke).
+  returned: success
+  type: str
+  sample: pendingRevoke
+'''
+
+from ansible_collections.wotrus.pki.plugins.module_utils._common import client_from_module, create_module, run
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import certificates, inputs, orders, protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
+
+
+def ensure_revoked(module, client, order_id, reason, proof):
+    order = orders.get_order(client, order_id)
+    status = orders.status_of(order)
+    if certificates.revoke_plan(order, order_id) == "noop":
+        return dict(changed=False, order_id=order_id, revoke_status=None,
+                    revoked=status == protocol.STATUS_REVOKED, status=status)
+    if module.check_mode:
+        return dict(changed=True, order_id=order_id, revoke_status=None, revoked=False, status=status)
+    revoke_status, revoked, order = certificates.revoke(client, order_id, reason, proof)
+    status = orders.status_of(order)
+    return dict(changed=True, order_id=order_id, revoke_status=revoke_status,
+                revoked=bool(revoked) or status == protocol.STATUS_REVOKED, status=status)
+
+
+def main():
+    module = create_module(
+        dict(order_id=dict(type="str", required=True), reason=dict(type="str", required=True),
+             proof_path=dict(type="path", required=True)),
+        supports_check_mode=True)
+
+    def ensure():
+        order_id = inputs.check_order_id(module.params["order_id"])
+        reason = module.params["reason"].strip()
+        if not reason:
+            raise InputError("reason", "is empty")
+        proof = inputs.load_file(module.params["proof_path"], "proof_path")
+        client = client_from_module(module)
+        return ensure_revoked(module, client, order_id, reason, proof)
+
+    run(module, ensure)
+
+
+if __name__ == "__main__":
+    main()
