@@ -22,6 +22,7 @@ import sys
 from aiohttp import web
 
 from wotrus_sandbox import config as C
+from wotrus_sandbox import dcv
 from wotrus_sandbox import states
 from wotrus_sandbox.app import Sandbox, create_api_app
 from wotrus_sandbox.manage import create_mgmt_app
@@ -45,6 +46,9 @@ Management API (plain HTTP, loopback, no auth) at mgmt_url:
   POST /orders/{id}/state {"status": S, "is_pay": N}  GET /idempotence  GET /counts
   POST|GET|DELETE /faults  GET /crl  GET /status/{serial_hex}  GET /push-log
   GET /notifications  GET|POST /config
+HTTP DCV (--dcv-mode http): backend: sectigo orders leave pendingDCV only once
+  http://NAME:PORT/.well-known/pki-validation/<MD5>.txt holds <SHA256>, sectigo.com
+  [, uniqueValue] for every name; NAME is reached at its --dcv-resolve loopback address.
 Fault kinds: http_500 http_503 http_429 reset commit_then_drop malformed_json is_success_false slow
 
 See docs/sandbox.md for the details of each.
@@ -69,6 +73,13 @@ def _delay(text):
     except ValueError:
         raise argparse.ArgumentTypeError("%r: seconds must be a number" % text) from None
     return state.strip(), value
+
+
+def _resolve(text):
+    name, sep, addr = text.partition("=")
+    if not sep or not name.strip() or not addr.strip():
+        raise argparse.ArgumentTypeError("use NAME=ADDRESS, e.g. host1.example.test=127.0.0.2")
+    return name.strip(), addr.strip()
 
 
 def build_parser():
@@ -124,6 +135,15 @@ def build_parser():
     k.add_argument("--push-retry-delay", type=float, help="seconds between push attempts [1]")
     k.add_argument("--push-timeout", type=float, help="seconds per push attempt [5]")
     k.add_argument("--tick-interval", type=float, help="period of the state ticker, seconds [0.2]")
+    k.add_argument("--dcv-mode", choices=C.DCV_MODES,
+                   help="how backend: sectigo orders leave pendingDCV: delay (after the delay) or http (once the "
+                        "validation file of every name was fetched and matches) [delay]")
+    k.add_argument("--dcv-resolve", action="append", type=_resolve, metavar="NAME=ADDR",
+                   help="connect to loopback ADDR for NAME in HTTP DCV checks (repeatable; names are never "
+                        "looked up; non-loopback addresses are refused) [none]")
+    k.add_argument("--dcv-http-port", type=int, metavar="N", help="port of the HTTP DCV checks [80]")
+    k.add_argument("--dcv-check-interval", type=float, metavar="S", help="seconds between two HTTP DCV checks of an order [1]")
+    k.add_argument("--dcv-timeout", type=float, metavar="S", help="time limit of one HTTP DCV fetch, seconds [2]")
     return p
 
 
@@ -131,10 +151,13 @@ def overrides_from(args):
     o = {}
     if args.delay:
         o["delays"] = dict(args.delay)
+    if args.dcv_resolve:
+        o["dcv_resolve"] = dict(args.dcv_resolve)
     for name in ("revoke_delay", "validity_minutes", "answer_casing", "status_key", "page_style",
                  "rsa_order_id_field", "accept_unknown_keys", "check_csr_names", "check_file_magic", "unpaid",
                  "cross_sign", "crl_in_leaf", "push_url", "push_secret", "push_header", "push_attempts",
-                 "push_retry_delay", "push_timeout", "tick_interval"):
+                 "push_retry_delay", "push_timeout", "tick_interval", "dcv_mode", "dcv_http_port",
+                 "dcv_check_interval", "dcv_timeout"):
         v = getattr(args, name)
         if v is not None:
             o[name] = v
@@ -216,7 +239,9 @@ async def serve(args, settings, tokens):
         sb.http_url = _url("http", args.host, http_port)
         info["http_url"] = sb.http_url
 
+    states.reschedule_dcv(sb)  # the knobs may differ from the last run's
     ticker = asyncio.get_running_loop().create_task(states.ticker(sb))
+    checker = asyncio.get_running_loop().create_task(dcv.Checker(sb).run())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -229,6 +254,11 @@ async def serve(args, settings, tokens):
     finally:
         log.info("stopping")
         ticker.cancel()
+        checker.cancel()
+        try:
+            await checker
+        except asyncio.CancelledError:
+            pass
         await sb.pusher.close()
         for runner in reversed(runners):
             await runner.cleanup()

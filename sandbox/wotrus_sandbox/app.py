@@ -19,6 +19,7 @@ import uuid
 from aiohttp import web
 
 from wotrus_sandbox import config as C
+from wotrus_sandbox import dcv
 from wotrus_sandbox import states
 from wotrus_sandbox.ca import CA, CsrError, cert_pem, is_ip, valid_dns_name
 from wotrus_sandbox.faults import ENDPOINTS, Faults
@@ -352,6 +353,8 @@ def new_order(sb, *, op, product_id, product, common_name, hosts, month, request
     }
     order.update(extra)
     sb.store.insert_order(order)
+    if product.get("backend") == "sectigo":
+        dcv.register(sb, order)  # same orderNumber in the Sectigo sub-app, names pending DCV
     return order
 
 

@@ -10,6 +10,7 @@ a restart reads the file and the flags again).
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import re
 
@@ -21,6 +22,7 @@ PAGE_STYLES = ("seeds", "null", "object")
 RSA_ORDER_ID_FIELDS = ("orderId", "orderId_RSA", "both")
 KINDS = ("ssl", "sm2", "document")
 BACKENDS = ("wotrus", "sectigo")
+DCV_MODES = ("delay", "http")
 
 SSL_OV_SECTIGO = "8F6A3C1D-2B4E-4C5F-9A7B-1D2E3F4A5B6C"
 SM2_PRODUCT = "E2B9C4A1-7D3F-4B8E-9C6A-5F1D2E3B4A7C"
@@ -40,7 +42,7 @@ DEFAULT_PRODUCTS = {
     },
     SSL_OV_SECTIGO: {
         "name": "Sectigo OV SSL (sandbox)", "kind": "ssl", "validation": "ov", "backend": "sectigo",
-        "path": PATH_CA, "delays": {},
+        "path": PATH_CA, "delays": {}, "dcv_mode": None,
     },
     SM2_PRODUCT: {
         "name": "SM2 SSL (sandbox)", "kind": "sm2", "validation": "ov", "backend": "wotrus", "path": PATH_CA,
@@ -101,6 +103,18 @@ DEFAULTS = {
     # Products: ID -> {name, kind: ssl|sm2|document, validation: dv|ov, backend: wotrus|sectigo,
     # path: [states...], delays: {state: seconds}}.
     "products": DEFAULT_PRODUCTS,
+    # Domain control validation of backend: sectigo orders in pendingDCV (products may override dcv_mode):
+    # delay = the order moves on after its pendingDCV delay; http = only once the sandbox has fetched
+    # http://<domain>:<dcv_http_port>/.well-known/pki-validation/<MD5>.txt with the right content for
+    # every domain (see dcv.py).
+    "dcv_mode": "delay",
+    # Names do not resolve here: domain -> loopback address to connect to (Host header = the domain).
+    # Only loopback addresses are accepted: the sandbox never sends DCV traffic off the machine.
+    "dcv_resolve": {},
+    "dcv_http_port": 80,
+    # Seconds between two checks of one order, and the time limit of one fetch.
+    "dcv_check_interval": 1.0,
+    "dcv_timeout": 2.0,
     # Settings handed to the Sectigo and 今通 sub-apps (sectigo.py / jintong.py) as their `settings`.
     "sectigo": {},
     "jintong": {},
@@ -118,7 +132,7 @@ def _check_product(pid, prod):
         raise ConfigError("product ID %r is not a GUID" % pid)
     if not isinstance(prod, dict):
         raise ConfigError("product %s must be an object" % pid)
-    unknown = set(prod) - {"name", "kind", "validation", "backend", "path", "delays"}
+    unknown = set(prod) - {"name", "kind", "validation", "backend", "path", "delays", "dcv_mode"}
     if unknown:
         raise ConfigError("product %s: unknown keys %s" % (pid, sorted(unknown)))
     prod.setdefault("name", pid)
@@ -126,12 +140,20 @@ def _check_product(pid, prod):
     prod.setdefault("validation", "dv" if prod["kind"] == "ssl" else "ov")
     prod.setdefault("backend", "wotrus")
     prod.setdefault("delays", {})
+    prod.setdefault("dcv_mode", None)
     if prod["kind"] not in KINDS:
         raise ConfigError("product %s: kind must be one of %s" % (pid, KINDS))
     if prod["backend"] not in BACKENDS:
         raise ConfigError("product %s: backend must be one of %s" % (pid, BACKENDS))
     if prod["validation"] not in ("dv", "ov"):
         raise ConfigError("product %s: validation must be dv or ov" % pid)
+    if prod["dcv_mode"] is not None:
+        if prod["dcv_mode"] not in DCV_MODES:
+            raise ConfigError("product %s: dcv_mode must be one of %s or null (= the global dcv_mode)"
+                              % (pid, DCV_MODES))
+        if prod["backend"] != "sectigo":
+            raise ConfigError("product %s: dcv_mode applies to backend: sectigo products only (set it to null)"
+                              % pid)
     prod.setdefault("path", PATH_AUTO if prod["kind"] == "ssl" else PATH_MANUAL)
     _check_path(prod["path"], "product %s path" % pid)
     _check_delays(prod["delays"], "product %s delays" % pid)
@@ -155,6 +177,29 @@ def _check_delays(delays, what):
             raise ConfigError("%s: %r is not a pending state" % (what, k))
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
             raise ConfigError("%s: %s must be a number >= 0" % (what, k))
+
+
+def _check_dcv_resolve(mapping):
+    """domain -> loopback IP address; keys lower-cased without a trailing dot. Returns the clean mapping."""
+    if not isinstance(mapping, dict):
+        raise ConfigError('dcv_resolve must be an object {"domain": "127.0.0.x"}')
+    out = {}
+    for name, addr in mapping.items():
+        if not isinstance(name, str) or not isinstance(addr, str) or not name.strip():
+            raise ConfigError("dcv_resolve: names and addresses must be strings")
+        clean = name.strip().rstrip(".").lower()
+        if not re.fullmatch(r"[a-z0-9_]([a-z0-9_.-]*[a-z0-9])?", clean):
+            raise ConfigError("dcv_resolve: %r is not a domain name" % name)
+        try:
+            ip = ipaddress.ip_address(addr.strip())
+        except ValueError:
+            raise ConfigError("dcv_resolve: %s -> %r is not an IP address (names are not resolved)"
+                              % (name, addr)) from None
+        if not ip.is_loopback:
+            raise ConfigError("dcv_resolve: %s -> %s is not a loopback address; the sandbox never sends DCV "
+                              "requests off this machine" % (name, addr))
+        out[clean] = str(ip)
+    return out
 
 
 def _num(settings, key, minimum=0.0, allow_none=False):
@@ -194,6 +239,16 @@ def validate(settings):
         raise ConfigError("utc_offset must look like +08:00")
     if not isinstance(settings["push_secret"], str) or not isinstance(settings["push_header"], str):
         raise ConfigError("push_secret and push_header must be strings")
+    if settings["dcv_mode"] not in DCV_MODES:
+        raise ConfigError("dcv_mode must be one of %s" % (DCV_MODES,))
+    settings["dcv_resolve"] = _check_dcv_resolve(settings["dcv_resolve"])
+    port = settings["dcv_http_port"]
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ConfigError("dcv_http_port must be an integer 1..65535")
+    _num(settings, "dcv_check_interval", minimum=0.05)
+    _num(settings, "dcv_timeout", minimum=0.1)
+    if settings["dcv_timeout"] > 30:
+        raise ConfigError("dcv_timeout must be at most 30 seconds")
     for key in ("sectigo", "jintong"):
         if not isinstance(settings[key], dict):
             raise ConfigError("%s must be an object (the settings of that sub-app)" % key)
@@ -241,6 +296,13 @@ def load(path=None, overrides=None):
     if overrides:
         settings = merge(settings, overrides)
     return validate(settings), tokens
+
+
+def dcv_mode(settings, product):
+    """The DCV mode of an order of `product`: its own dcv_mode, else the global one (Sectigo products only)."""
+    if not product or product.get("backend") != "sectigo":
+        return "delay"
+    return product.get("dcv_mode") or settings["dcv_mode"]
 
 
 def step_delay(settings, product, status):

@@ -15,6 +15,7 @@ import time
 from aiohttp import web
 
 from wotrus_sandbox import config as C
+from wotrus_sandbox import dcv
 from wotrus_sandbox import states
 from wotrus_sandbox.faults import ENDPOINTS, FaultError
 
@@ -69,6 +70,10 @@ def order_view(sb, order):
                           "revoked_at": c["revoked_at"], "revoke_reason": c["revoke_reason"]} for c in certs],
         "organization": order["request"].get("org", {}),
         "documents": order["request"].get("documents", []),
+        # backend: sectigo orders: how pendingDCV is left, and per name {state, checked_at, detail, url, attempts}
+        "dcv_mode": C.dcv_mode(sb.settings, sb.settings["products"].get(order["product_id"]))
+        if dcv.is_sectigo(sb, order) else None,
+        "dcv": sb.store.dcv_of(order["id"]),
     }
 
 
@@ -84,6 +89,7 @@ def create_mgmt_app(sb):
     async def reset(request):
         sb.store.reset()
         sb.faults.clear()
+        dcv.forget_all(sb)
         return _json({"reset": True})
 
     @routes.get("/roots")
@@ -205,6 +211,7 @@ def create_mgmt_app(sb):
         sb.settings.clear()
         sb.settings.update(new)
         sb.write_roots()
+        states.reschedule_dcv(sb)
         return _json(sb.settings)
 
     app = web.Application()

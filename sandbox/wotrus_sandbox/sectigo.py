@@ -108,9 +108,17 @@ def jwt_decode(token, secret, now=None):
 
 # -- orders --------------------------------------------------------------------
 def csr_hashes(csr_pem):
+    """``(MD5, SHA256, names)`` of a PEM CSR: the hashes of its DER form in upper-case hex.
+
+    This is the sandbox's one computation of the CSR-hash DCV values: the
+    status answer and the WoTrus sandbox's HTTP DCV check (``dcv.py``) use it.
+    """
     if x509 is None:  # pragma: no cover
         raise ValueError("cryptography is needed to read CSRs")
-    csr = x509.load_pem_x509_csr(csr_pem.encode() if isinstance(csr_pem, str) else csr_pem)
+    if isinstance(csr_pem, bytes):
+        csr_pem = csr_pem.decode("ascii", "replace")
+    text = csr_pem.strip().replace("\r\n", "\n").replace("NEW CERTIFICATE REQUEST", "CERTIFICATE REQUEST")
+    csr = x509.load_pem_x509_csr(text.encode("ascii", "replace"))
     der = csr.public_bytes(Encoding.DER)
     names = []
     try:
@@ -128,6 +136,27 @@ def csr_hashes(csr_pem):
         if name not in seen:
             seen.append(name)
     return hashlib.md5(der).hexdigest().upper(), hashlib.sha256(der).hexdigest().upper(), seen
+
+
+# What a host publishes for the HTTP(S) CSR-hash method, as Sectigo documents it:
+# https://www.sectigo.com/knowledge-base/detail/complete-domain-validation-using-http-http-s-method
+# (target domain sectigo.com per the WoTrus change log V1.07).
+DCV_TARGET_DOMAIN = "sectigo.com"
+HTTP_FILE_DIR = "/.well-known/pki-validation/"
+HTTP_CSR_HASH = "HTTP CSR Hash"
+
+
+def http_file_path(md5):
+    """``/.well-known/pki-validation/<MD5 upper case>.txt``."""
+    return HTTP_FILE_DIR + md5.upper() + ".txt"
+
+
+def http_file_lines(sha256, unique_value=None):
+    """The lines of the validation file: SHA256, ``sectigo.com``, and uniqueValue when there is one."""
+    lines = [sha256, DCV_TARGET_DOMAIN]
+    if unique_value:
+        lines.append(unique_value)
+    return lines
 
 
 def _section(title, status, description=None, **extra):
@@ -167,6 +196,10 @@ def make_order(definition):
         "unique_value": definition.get("unique_value"),
         "domains": list(definition.get("domains") or []),
         "domain_status": dict(definition.get("domain_status") or {}),
+        # domain -> the method that completed it (HTTP CSR Hash when the sandbox fetched the file)
+        "domain_method": dict(definition.get("domain_method") or {}),
+        # set when the WoTrus sandbox registered this order for one of its own (backend: sectigo)
+        "wotrus_order_id": definition.get("wotrus_order_id"),
         "organization_status": definition.get("organization_status", "InProgress"),
         "documents": [],
     }
@@ -187,8 +220,9 @@ def order_data(order, upload_url, token):
     domain_entries = []
     for name in domains:
         state = order["domain_status"].get(name, "notCompleted")
+        method = (order.get("domain_method") or {}).get(name) or "CNAME CSR Hash"
         domain_entries.append({"domainName": name, "dcvStatus": state,
-                               "selectedMethod": "Not yet set" if state != "Completed" else "CNAME CSR Hash",
+                               "selectedMethod": "Not yet set" if state != "Completed" else method,
                                "methods": _methods(name)})
     all_done = all(d["dcvStatus"] == "Completed" for d in domain_entries)
     dcv = _section("Domain Control Validation", "Completed" if all_done else "ActionRequired",
@@ -269,6 +303,30 @@ class _State(object):
         with open(tmp, "w") as handle:
             json.dump({"orders": self.orders}, handle)
         os.replace(tmp, self.path)
+
+    # -- used by the WoTrus sandbox (dcv.py) for its backend: sectigo orders --------
+    def register(self, definition):
+        """Add (or replace) an order from a ``make_order`` definition; saved at once."""
+        order = make_order(definition)
+        self.orders[order["order_number"]] = order
+        self.save()
+        return order
+
+    def set_domain_completed(self, number, domain, method=HTTP_CSR_HASH):
+        order = self.orders.get(str(number))
+        if order is None:
+            return False
+        order["domain_status"][domain] = "Completed"
+        order.setdefault("domain_method", {})[domain] = method
+        self.save()
+        return True
+
+    def forget_wotrus_orders(self):
+        """Drop the orders the WoTrus sandbox registered (its ``/reset``); keep the others."""
+        before = len(self.orders)
+        self.orders = {n: o for n, o in self.orders.items() if not o.get("wotrus_order_id")}
+        if len(self.orders) != before:
+            self.save()
 
     def over_limit(self):
         if not self.call_limit:
@@ -463,6 +521,11 @@ def _shared_state(settings, state_dir):
     if key not in _STATES:
         _STATES[key] = _State(settings, state_dir)
     return _STATES[key]
+
+
+def shared_state(settings, state_dir):
+    """The state every copy of the app for ``state_dir`` uses (one object per process and state directory)."""
+    return _shared_state(settings or {}, state_dir)
 
 
 def create_app(settings, state_dir):

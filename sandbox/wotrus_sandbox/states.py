@@ -16,6 +16,7 @@ import logging
 import time
 
 from wotrus_sandbox import config as C
+from wotrus_sandbox import dcv
 from wotrus_sandbox.ca import CsrError
 from wotrus_sandbox.shared import protocol as P
 
@@ -30,6 +31,8 @@ def _next_due(sb, order, status, now):
     path = order["path"]
     if status in path[:-1]:
         product = sb.settings["products"].get(order["product_id"])
+        if status == P.STATUS_PENDING_DCV and C.dcv_mode(sb.settings, product) == "http":
+            return None  # moved on by the DCV checker (dcv.py), not by time
         return now + C.step_delay(sb.settings, product, status)
     return None
 
@@ -39,6 +42,10 @@ def enter(sb, order, status, now=None, events=None):
     now = time.time() if now is None else now
     path = order["path"]
     step = path.index(status) if status in path else -1
+    if (order.get("status") == P.STATUS_PENDING_DCV and P.STATUS_PENDING_DCV in path
+            and step > path.index(P.STATUS_PENDING_DCV)):
+        # left pendingDCV forward without (complete) HTTP checks: dcv_mode delay, or a forced state
+        dcv.complete_unchecked(sb, order, now, "the order left pendingDCV by its delay or a forced state")
     fields = {"status": status, "step": step, "entered": now}
     order.update(fields)
     order["next_due"] = _next_due(sb, order, status, now)
@@ -106,6 +113,27 @@ def advance(sb, order_id, now=None):
                 order["next_due"] = None
     sb.dispatch(events)
     return order
+
+
+def reschedule_dcv(sb):
+    """After a change of dcv_mode: orders in pendingDCV follow the mode they have now.
+
+    http: not moved by time (next_due NULL). delay: due at entered + the pendingDCV delay.
+    """
+    with sb.store.tx():
+        for oid in sb.store.orders_in_status(P.STATUS_PENDING_DCV):
+            order = sb.store.get_order(oid)
+            if order["is_pay"] == P.IS_PAY_UNPAID or P.STATUS_PENDING_DCV not in order["path"][:-1]:
+                continue
+            if dcv.http_mode(sb, order):
+                due = None
+            elif order["next_due"] is None:
+                product = sb.settings["products"].get(order["product_id"])
+                due = order["entered"] + C.step_delay(sb.settings, product, P.STATUS_PENDING_DCV)
+            else:
+                continue
+            if due != order["next_due"]:
+                sb.store.update_order(oid, next_due=due)
 
 
 def advance_due(sb):

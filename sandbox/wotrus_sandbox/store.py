@@ -77,6 +77,17 @@ CREATE TABLE IF NOT EXISTS notifications (
     time REAL NOT NULL, order_id TEXT, collect_url TEXT, status TEXT, sent INTEGER NOT NULL, request_id TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dcv (                -- per-domain DCV of backend: sectigo orders
+    order_id TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    pos INTEGER NOT NULL,             -- order of the names: commonName first
+    state TEXT NOT NULL,              -- pending | failed | validated
+    checked_at REAL,                  -- last attempt (or when it was marked validated)
+    detail TEXT,
+    url TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (order_id, domain)
+);
 """
 
 ORDER_JSON = ("path", "hosts", "request", "csrs")
@@ -156,6 +167,9 @@ class Store:
         return [r["id"] for r in self.db.execute(
             "SELECT id FROM orders WHERE next_due IS NOT NULL AND next_due <= ? ORDER BY next_due", (now,))]
 
+    def orders_in_status(self, status):
+        return [r["id"] for r in self.db.execute("SELECT id FROM orders WHERE status = ? ORDER BY seq", (status,))]
+
     def next_due(self):
         row = self.db.execute("SELECT MIN(next_due) FROM orders WHERE next_due IS NOT NULL").fetchone()
         return row[0]
@@ -202,6 +216,23 @@ class Store:
         row = self.db.execute("SELECT * FROM certs WHERE serial = ?", (serial_hex,)).fetchone()
         return dict(row) if row else None
 
+    # -- DCV ----------------------------------------------------------------------
+    def dcv_init(self, order_id, domains):
+        for pos, domain in enumerate(domains):
+            self.db.execute("INSERT OR IGNORE INTO dcv(order_id, domain, pos, state) VALUES (?, ?, ?, 'pending')",
+                            (order_id, domain, pos))
+
+    def dcv_of(self, order_id):
+        """{domain: {state, checked_at, detail, url, attempts}} in the order of the names."""
+        return {r["domain"]: {"state": r["state"], "checked_at": r["checked_at"], "detail": r["detail"],
+                              "url": r["url"], "attempts": r["attempts"]}
+                for r in self.db.execute("SELECT * FROM dcv WHERE order_id = ? ORDER BY pos", (order_id,))}
+
+    def dcv_record(self, order_id, domain, state, checked_at, detail, url=None, attempt=True):
+        self.db.execute("UPDATE dcv SET state = ?, checked_at = ?, detail = ?, url = COALESCE(?, url), "
+                        "attempts = attempts + ? WHERE order_id = ? AND domain = ?",
+                        (state, checked_at, detail, url, 1 if attempt else 0, order_id, domain))
+
     # -- logs -------------------------------------------------------------------
     def log_push(self, **row):
         cols = ", ".join(row)
@@ -232,7 +263,7 @@ class Store:
     # -- reset ------------------------------------------------------------------
     def reset(self):
         with self.tx():
-            for table in ("orders", "idempotence", "certs", "counters", "push_log", "notifications"):
+            for table in ("orders", "idempotence", "certs", "counters", "push_log", "notifications", "dcv"):
                 self.db.execute("DELETE FROM %s" % table)
 
 
