@@ -1,119 +1,75 @@
 #!/usr/bin/env python3
-"""`make demo`: start the sandbox, issue certificates, show where they are.
+"""make demo: start the sandbox and three SSH test hosts, run playbooks/site.yml,
+print where each certificate is and that it verifies (TLS handshake with SNI
+against the sandbox root), then stop everything.
 
-With the certificate role and the SSH test hosts present, it runs
-playbooks/site.yml against three local hosts (sshd + nginx, one per loopback
-address) and checks each served certificate over TLS. Without them it orders,
-waits for and fetches one certificate straight from the API. Every process it
-starts is stopped before it exits.
+    .venv/bin/python tools/demo.py [--state-dir .tmp/demo] [--keep]
+
+It reuses the role tests' set-up (tests/role/conftest.py): the same inventory,
+group variables and TLS checks the tests assert on.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
+import shutil
 import subprocess
 import sys
-import time
 
-import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
-from wotrus_sandbox.testing import SandboxProcess
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-DV_PRODUCT = "30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests" / "role"))
+import conftest as T  # noqa: E402
 
 
-def say(msg):
-    print("demo: " + msg, flush=True)
-
-
-def openssl_verify(roots, chain_pems, leaf_pem, workdir):
-    workdir.mkdir(parents=True, exist_ok=True)
-    untrusted = workdir / "untrusted.pem"
-    leaf = workdir / "leaf.pem"
-    untrusted.write_text("".join(chain_pems))
-    leaf.write_text(leaf_pem)
-    out = subprocess.run(["openssl", "verify", "-CAfile", roots, "-untrusted", str(untrusted), str(leaf)],
-                         capture_output=True, text=True)
-    return out.returncode == 0, (out.stdout + out.stderr).strip()
-
-
-def direct_flow(sb, workdir):
-    """Order, wait for and fetch one certificate with plain HTTP calls."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    key_path = workdir / "demo.example.test.key"
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    os.chmod(key_path, 0o600)
-    csr = (x509.CertificateSigningRequestBuilder()
-           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "demo.example.test")]))
-           .add_extension(x509.SubjectAlternativeName([x509.DNSName("demo.example.test"),
-                                                       x509.DNSName("www.demo.example.test")]), critical=False)
-           .sign(key, hashes.SHA256()))
-    body = {
-        "orderInfoPost": {
-            "productID": DV_PRODUCT, "commonName": "demo.example.test",
-            "hosts": "demo.example.test,www.demo.example.test",
-            "csr_RSA": csr.public_bytes(serialization.Encoding.PEM).decode(), "month": 12,
-            "idempotenceID": "demo-1",
-        },
-        "organizationPost": {"orgName": "Demo Ltd", "countryCode": "CN"},
-        "documentsPost": [],
-    }
-    s = requests.Session()
-    s.headers.update(sb.headers())
-    s.verify = sb.roots
-    # REQUESTS_CA_BUNDLE in the environment would override Session.verify.
-    s.trust_env = False
-    created = s.post(sb.api_url + "/v1/Order/Create", json=body, timeout=30).json()
-    if not created.get("isSuccess"):
-        raise SystemExit("demo: Create failed: %s" % created.get("errorMsg"))
-    data = {k.lower(): v for k, v in created["data"].items()}
-    order_id = data.get("orderid_rsa") or data.get("orderid")
-    say("order %s created" % order_id)
-    deadline = time.monotonic() + 60
-    while True:
-        order = s.get(sb.api_url + "/v1/Order/" + order_id, timeout=30).json()["data"]
-        status = {k.lower(): v for k, v in order.items()}.get("status")
-        say("order %s: %s" % (order_id, status))
-        if status == "issued":
-            break
-        if time.monotonic() > deadline:
-            raise SystemExit("demo: not issued within 60 s")
-        time.sleep(1)
-    pem = s.get(sb.api_url + "/v1/Certificate/RetrievePem", params={"orderID": order_id}, timeout=30).json()["data"]
-    pem = {k.lower(): v for k, v in pem.items()}
-    cert_path = workdir / "demo.example.test.crt"
-    cert_path.write_text(pem["pem_rsa"])
-    ok, out = openssl_verify(sb.roots, pem["chains_rsa"][1:], pem["pem_rsa"], workdir / "verify")
-    say("certificate: %s" % cert_path)
-    say("private key: %s" % key_path)
-    say("openssl verify against the sandbox root (%s): %s" % (sb.roots, out))
-    return ok
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--state-dir", default=str(ROOT / ".tmp" / "demo"))
-    args = ap.parse_args(argv)
-    state = pathlib.Path(args.state_dir)
-    state.mkdir(parents=True, exist_ok=True)
-    sandbox_dir = state / "sandbox"
-    with SandboxProcess(state_dir=sandbox_dir, args=["--delay", "default=1"]) as sb:
-        say("sandbox API %s, management %s, roots %s" % (sb.api_url, sb.mgmt_url, sb.roots))
-        ok = direct_flow(sb, state / "direct")
-        counts = sb.mgmt_get("/counts")
-        say("API calls the sandbox saw: %s" % json.dumps(counts, sort_keys=True))
-    say("sandbox stopped")
-    return 0 if ok else 1
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--state-dir", default=str(T.REPO / ".tmp" / "demo"))
+    ap.add_argument("--keep", action="store_true", help="leave sandbox and hosts running")
+    a = ap.parse_args()
+    work = pathlib.Path(a.state_dir).resolve()
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    sb = T.SandboxProcess(state_dir=str(work / "sandbox"))
+    sb.start()
+    hosts_dir = work / "hosts"
+    try:
+        up = subprocess.run([str(T.HOSTS_SH), "up", str(T.N_HOSTS), "--dir", str(hosts_dir), "--ssh-port", T.SSH_PORT,
+                             "--https-port", str(T.HTTPS_PORT), "--http-port", T.HTTP_PORT],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if up.returncode != 0:
+            sys.exit("hosts.sh up failed:\n" + up.stdout)
+        info = json.loads((hosts_dir / "hosts.json").read_text())
+        inv = work / "inventory"
+        (inv / "group_vars").mkdir(parents=True)
+        shutil.copy(hosts_dir / "inventory.ini", inv / "hosts.ini")
+        with open(inv / "hosts.ini", "a") as f:
+            f.write("\n[wotrus_certificate_hosts:children]\ntest_hosts\n")
+        (inv / "group_vars" / "wotrus_certificate_hosts.yml").write_text(
+            T.GROUP_VARS.format(api_url=sb.api_url, roots=sb.roots, product=T.PRODUCT))
+        env = T.Env(work, sb, hosts_dir, inv / "hosts.ini", info["hosts"])
+        print("sandbox %s, hosts %s" % (sb.api_url, ", ".join("%s=%s" % (h["name"], h["address"]) for h in env.hosts)))
+        proc = subprocess.run(env.command("site.yml"), cwd=str(T.REPO), env=env.env())
+        if proc.returncode != 0:
+            sys.exit("playbooks/site.yml failed (rc %d)" % proc.returncode)
+        print("\nWhere the certificates are (inside each host) and what is served:")
+        for h in env.hosts:
+            rec = env.record(h)
+            cert = env.served(h)  # raises unless it verifies against the sandbox root for the name
+            print("  %s (%s): /etc/ssl/test-host/site.crt, chain site.chain.pem, full chain placeholder.crt, "
+                  "key placeholder.key (0600), record site.crt.wotrus.json" % (h["name"], h["server_name"]))
+            print("    order %s, serial %X, valid until %s; TLS on %s:%d with SNI %s verifies against %s: OK"
+                  % (rec["deployed_order_id"], cert.serial_number, rec["deployed_not_after"], h["address"],
+                     T.HTTPS_PORT, h["server_name"], sb.roots))
+        print("\nAPI calls: %s" % sb.mgmt_get("/counts")["total"])
+    finally:
+        if not a.keep:
+            subprocess.run([str(T.HOSTS_SH), "down", "--dir", str(hosts_dir)], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+            sb.cleanup()
+        else:
+            print("kept: %s (stop: tests/hosts/hosts.sh down --dir %s; kill %s)" % (work, hosts_dir, sb.pid))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,0 +1,258 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, wotrus.pki contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""certificate_preflight: check every input of the certificate role on the
+controller, before anything changes, and return the certificate list with
+every default filled in. Documentation: plugins/modules/certificate_preflight.py.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import protocol
+
+KEY_SIZES = {"rsa": (2048, 3072, 4096), "ecdsa": (256, 384)}
+CURVES = {256: "secp256r1", 384: "secp384r1"}
+ITEM_KEYS = frozenset([
+    "name", "common_name", "subject_alt_names", "key_type", "key_size", "product_id", "month", "organization",
+    "cert_path", "key_path", "chain_path", "fullchain_path", "record_path", "owner", "group", "mode",
+    "key_mode", "services",
+])
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+DNS_RE = re.compile(r"^(\*\.)?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+IP_RE = re.compile(r"^[0-9.]+$|^[0-9A-Fa-f:]+$")
+MODE_RE = re.compile(r"^0?[0-7]{3,4}$")
+
+ARGUMENT_SPEC = dict(
+    certificates=dict(type="raw", required=True),
+    defaults=dict(type="dict", required=True),
+    settings=dict(type="dict", default={}),
+)
+
+
+def _str(v):
+    return v if isinstance(v, str) else None
+
+
+class Checker(object):
+    def __init__(self, defaults, settings):
+        self.d = defaults
+        self.s = settings
+        self.errors = []
+
+    def err(self, var, text):
+        self.errors.append("%s: %s" % (var, text))
+
+    def setting_checks(self):
+        s = self.s
+        num = [("certificate_renew_before_days", 0, None), ("certificate_renew_before_percent", 0, 100),
+               ("certificate_wait_timeout", 1, None), ("certificate_poll_interval", 0.1, None)]
+        for var, lo, hi in num:
+            if var not in s:
+                continue
+            try:
+                v = float(s[var])
+            except (TypeError, ValueError):
+                self.err(var, "must be a number, got %r" % (s[var],))
+                continue
+            if v < lo or (hi is not None and v > hi):
+                self.err(var, "must be between %s and %s, got %s" % (lo, hi if hi is not None else "any", v))
+        if s.get("certificate_key_rotation", "always") not in ("always", "never"):
+            self.err("certificate_key_rotation", "must be always or never, got %r" % s.get("certificate_key_rotation"))
+        if s.get("certificate_reissue") and s.get("certificate_revoke"):
+            self.err("certificate_reissue", "cannot be true together with certificate_revoke; run one at a time")
+        if s.get("certificate_revoke"):
+            proof = s.get("certificate_revoke_proof_path")
+            if not proof:
+                self.err("certificate_revoke_proof_path", "is required when certificate_revoke is true (the signed "
+                         "revocation letter, .pdf .jpg or .gif, on the controller)")
+            elif not os.path.isfile(os.path.expanduser(proof)):
+                self.err("certificate_revoke_proof_path", "%s is not a file on the controller" % proof)
+            if not s.get("certificate_revoke_reason"):
+                self.err("certificate_revoke_reason", "is required when certificate_revoke is true")
+        if s.get("certificate_reissue") and s.get("certificate_reissue_proof_path") and \
+                not os.path.isfile(os.path.expanduser(s["certificate_reissue_proof_path"])):
+            self.err("certificate_reissue_proof_path", "%s is not a file on the controller" % s["certificate_reissue_proof_path"])
+        url = s.get("certificate_api_url")
+        if url and not re.match(r"^https?://[^/\s]+", str(url)):
+            self.err("certificate_api_url", "must be an https:// URL, got %r" % url)
+
+    def path(self, var, value, required=True):
+        if value in (None, ""):
+            if required:
+                self.err(var, "is required")
+            return None
+        if not isinstance(value, str) or not posixpath.isabs(value):
+            self.err(var, "must be an absolute path on the host, got %r" % (value,))
+            return None
+        return posixpath.normpath(value)
+
+    def item(self, i, raw):
+        d = self.d
+        p = "certificate_list[%d]" % i
+        if not isinstance(raw, dict):
+            self.err(p, "must be a dict with at least name and common_name, got %r" % (raw,))
+            return None
+        for k in sorted(set(raw) - ITEM_KEYS):
+            self.err("%s.%s" % (p, k), "is not a known key (known: %s)" % ", ".join(sorted(ITEM_KEYS)))
+        name = raw.get("name")
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            self.err(p + ".name", "is required: letters, digits, '.', '_' or '-' (it names the files), got %r" % (name,))
+            name = "cert%d" % i
+        cn = raw.get("common_name")
+        if not isinstance(cn, str) or not (DNS_RE.match(cn.strip()) or IP_RE.match(cn.strip())):
+            self.err(p + ".common_name", "is required and must be a DNS name, got %r" % (cn,))
+            cn = ""
+        cn = (cn or "").strip().lower().rstrip(".")
+        sans = raw.get("subject_alt_names", [])
+        if sans is None:
+            sans = []
+        if not isinstance(sans, list):
+            self.err(p + ".subject_alt_names", "must be a list of DNS names")
+            sans = []
+        clean = []
+        for j, s in enumerate(sans):
+            if not isinstance(s, str) or not (DNS_RE.match(s.strip()) or IP_RE.match(s.strip())):
+                self.err("%s.subject_alt_names[%d]" % (p, j), "is not a DNS name or IP address: %r" % (s,))
+                continue
+            s = s.strip().lower().rstrip(".")
+            if s not in clean:
+                clean.append(s)
+        if cn and cn not in clean:
+            clean.insert(0, cn)
+        key_type = str(raw.get("key_type", d.get("key_type", "rsa"))).lower()
+        var_kt = p + ".key_type" if "key_type" in raw else "certificate_key_type"
+        if key_type not in KEY_SIZES:
+            self.err(var_kt, "must be rsa or ecdsa, got %r" % key_type)
+            key_type = "rsa"
+        key_size = raw.get("key_size", d.get("key_size") if "key_type" not in raw or
+                           raw.get("key_type") == d.get("key_type") else None)
+        if key_size is None:
+            key_size = KEY_SIZES[key_type][0]
+        var_ks = p + ".key_size" if "key_size" in raw else "certificate_key_size"
+        try:
+            key_size = int(key_size)
+        except (TypeError, ValueError):
+            self.err(var_ks, "must be a number, got %r" % (key_size,))
+            key_size = KEY_SIZES[key_type][0]
+        if key_size not in KEY_SIZES[key_type]:
+            self.err(var_ks, "must be one of %s for key_type %s, got %s" % (
+                ", ".join(str(x) for x in KEY_SIZES[key_type]), key_type, key_size))
+        product = raw.get("product_id", d.get("product_id"))
+        var_p = p + ".product_id" if "product_id" in raw else "certificate_product_id"
+        if not isinstance(product, str) or not re.match(protocol.PRODUCT_ID_PATTERN, product.strip()):
+            self.err(var_p, "must be a WoTrus product ID (a GUID such as %s), got %r" % (protocol.PRODUCT_SSL_EXAMPLE, product))
+            product = ""
+        month = raw.get("month", d.get("month", 12))
+        var_m = p + ".month" if "month" in raw else "certificate_month"
+        try:
+            month = int(month)
+        except (TypeError, ValueError):
+            month = None
+        if month not in protocol.MONTHS:
+            self.err(var_m, "must be 12 or 24 (13 and 25 are chosen on renewal), got %r" % (raw.get("month", d.get("month")),))
+            month = 12
+        org = raw.get("organization", d.get("organization") or {})
+        if org is None:
+            org = {}
+        if not isinstance(org, dict):
+            self.err(p + ".organization" if "organization" in raw else "certificate_organization", "must be a dict")
+            org = {}
+        for k in org:
+            if k not in protocol.ORGANIZATION_KEYS:
+                self.err("%s.%s" % (p + ".organization" if "organization" in raw else "certificate_organization", k),
+                         "is not an organisation field (known: %s)" % ", ".join(sorted(protocol.ORGANIZATION_KEYS)))
+        if not org.get("org_name"):
+            self.err(p + ".organization.org_name" if "organization" in raw else "certificate_organization.org_name",
+                     "is required (the API's organizationPost.orgName is required for every order)")
+        directory = d.get("dir") or "/etc/ssl/wotrus"
+        cert_path = self.path(p + ".cert_path", raw.get("cert_path", posixpath.join(directory, name + ".crt")))
+        key_path = self.path(p + ".key_path", raw.get("key_path", posixpath.join(directory, name + ".key")))
+        chain_path = self.path(p + ".chain_path", raw.get("chain_path", posixpath.join(directory, name + ".chain.pem")),
+                               required=False)
+        fullchain_path = self.path(p + ".fullchain_path",
+                                   raw.get("fullchain_path", posixpath.join(directory, name + ".fullchain.pem")),
+                                   required=False)
+        record_path = self.path(p + ".record_path", raw.get("record_path") or
+                                (C.default_record_path(cert_path) if cert_path else None), required=False)
+        modes = {}
+        for k in ("mode", "key_mode"):
+            v = raw.get(k, d.get(k))
+            v = "%o" % v if isinstance(v, int) else str(v)
+            if not MODE_RE.match(v):
+                self.err(p + "." + k if k in raw else "certificate_" + k, "must be an octal mode string such as '0644', got %r" % v)
+            modes[k] = v if v.startswith("0") else "0" + v
+        services = raw.get("services", d.get("services") or [])
+        var_s = p + ".services" if "services" in raw else "certificate_services"
+        out_services = []
+        if not isinstance(services, list):
+            self.err(var_s, "must be a list of {name, test, reload, unit}")
+            services = []
+        for j, svc in enumerate(services):
+            vs = "%s[%d]" % (var_s, j)
+            if not isinstance(svc, dict) or not isinstance(svc.get("name"), str):
+                self.err(vs, "must be a dict with a name")
+                continue
+            for k in sorted(set(svc) - {"name", "test", "reload", "unit"}):
+                self.err("%s.%s" % (vs, k), "is not a known key (name, test, reload, unit)")
+            for k in ("test", "reload"):
+                v = svc.get(k)
+                if v is not None and (not isinstance(v, list) or not v or not all(isinstance(x, str) for x in v)):
+                    self.err("%s.%s" % (vs, k), "must be a command as a list of strings (argv, no shell), e.g. [nginx, -t]")
+            if not svc.get("reload") and not svc.get("unit"):
+                self.err(vs, "needs reload (a command) or unit (a systemd unit) so the service loads the new files")
+            out_services.append(dict(name=svc["name"], test=svc.get("test"), reload=svc.get("reload"), unit=svc.get("unit")))
+        paths = [x for x in (cert_path, key_path, chain_path, fullchain_path, record_path) if x]
+        if len(set(paths)) != len(paths):
+            self.err(p, "cert_path, key_path, chain_path, fullchain_path and record_path must all differ")
+        return dict(
+            name=name, common_name=cn, subject_alt_names=clean, key_type=key_type, key_size=key_size,
+            openssl_type="RSA" if key_type == "rsa" else "ECC", curve=CURVES.get(key_size) if key_type == "ecdsa" else None,
+            product_id=(product or "").strip().upper(), month=month, organization=org,
+            cert_path=cert_path, key_path=key_path, chain_path=chain_path, fullchain_path=fullchain_path,
+            record_path=record_path, staged_key_path=C.default_staged_key_path(key_path) if key_path else None,
+            owner=raw.get("owner", d.get("owner")), group=raw.get("group", d.get("group")),
+            mode=modes.get("mode"), key_mode=modes.get("key_mode"), services=out_services,
+        )
+
+    def run(self, certificates):
+        self.setting_checks()
+        if not isinstance(certificates, list):
+            self.err("certificate_list", "must be a list of certificates, got %s" % type(certificates).__name__)
+            return []
+        items = [self.item(i, c) for i, c in enumerate(certificates)]
+        items = [x for x in items if x is not None]
+        seen = {}
+        for i, it in enumerate(items):
+            for key in ("name", "cert_path", "key_path"):
+                v = it[key]
+                if v in seen.setdefault(key, {}):
+                    self.err("certificate_list[%d].%s" % (i, key), "%r is also used by certificate_list[%d]"
+                             % (v, seen[key][v]))
+                seen[key].setdefault(v, i)
+        return items
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        checker = Checker(args["defaults"] or {}, args["settings"] or {})
+        items = checker.run(args["certificates"])
+        result.update(changed=False, certificates=items)
+        if checker.errors:
+            result.update(failed=True, errors=checker.errors,
+                          msg="the certificate role's inputs are wrong, nothing was changed: " + "; ".join(checker.errors))
+        else:
+            result["msg"] = "%d certificate(s) checked" % len(items)
+        return result

@@ -1,0 +1,186 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, wotrus.pki contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: certificate_issue
+short_description: Order, wait for and fetch a certificate from the controller, for what certificate_status found due
+version_added: 0.1.0
+description:
+  - An action plugin. It runs on the controller, in the worker process of the task; no module
+    is sent to the host and no process is forked for the API calls, so the API token stays on
+    the controller. It is the controller step of the role M(wotrus.pki.certificate).
+  - Acts on RV(wotrus.pki.certificate_status#module:due) of O(status).
+    C(new) and C(renew) send C(Create) with an idempotence id derived from stable inputs
+    (product, common name, sorted names, month, and in the key slot the SHA-256 of the CSR's
+    public key bound to C(inventory_hostname), the certificate's name, the serial of the certificate
+    it replaces and a failed order it follows), so a run that crashed after Create and runs again
+    gets the same order back and buys nothing. C(resume) reads the recorded order and never
+    creates one. C(reissue) sends C(ReissueRequest) for the recorded order with the new CSR
+    (idempotence id from order and key). C(revoke) sends C(RevokeRequest) with O(proof_path).
+  - "Then waits for issuance with backoff, printing a progress line per look
+    (C(host1 www: order 89CB... pendingCAIssued, waited 30s of 600s)), up to O(wait_timeout).
+    An order that needs a person (C(pendingDCV), C(pending) with a C(pendingLink)) ends the wait at
+    once with RV(state=needs_person) and the link."
+  - When issued, fetches the PEMs, builds the chain leaf-first from signatures and checks that the
+    certificate holds the CSR's key.
+  - API errors do not fail the task; they are returned in RV(error) (with the HTTP status and
+    RequestID) so that the order record can be kept on the host first; the role fails the host
+    right after. Wrong options do fail it.
+author:
+  - wotrus.pki contributors (@wotrus)
+options:
+  status:
+    description: The result of M(wotrus.pki.certificate_status) for this certificate.
+    type: dict
+    required: true
+  csr:
+    description: The CSR (PEM) for C(new), C(renew) and C(reissue).
+    type: str
+  product_id:
+    description: The WoTrus product ID.
+    type: str
+    required: true
+  common_name:
+    description: The common name.
+    type: str
+    required: true
+  subject_alt_names:
+    description: The names (sent as C(hosts)); the common name is always one.
+    type: list
+    elements: str
+    default: []
+  organization:
+    description: The C(organizationPost) fields in snake case (C(org_name), C(country_code), ...), for OV products.
+    type: dict
+  idempotence_id:
+    description: Use this idempotence id instead of the derived one.
+    type: str
+  wait_timeout:
+    description: Seconds to wait for issuance in all.
+    type: float
+    default: 600
+  poll_interval:
+    description: Seconds between the first looks at the order; grows by half each time.
+    type: float
+    default: 5
+  max_poll_interval:
+    description: The longest pause between two looks.
+    type: float
+    default: 30
+  reason:
+    description: The reason sent with a reissue or a revocation.
+    type: str
+  proof_path:
+    description:
+      - A file on the controller (C(.pdf), C(.jpg), C(.gif)) sent as the proof of a revocation (required)
+        or of a reissue (required by SM2 and Sectigo products only).
+    type: path
+  api_url:
+    description:
+      - The base URL of the WoTrus partner API. If not set, E(WOTRUS_API_URL) on the controller, then
+        C(https://restapi.wosign.com).
+    type: str
+  api_token:
+    description:
+      - The partner API token. If not set, E(WOTRUS_API_TOKEN) on the controller.
+      - Never returned; set C(no_log) on the task that passes it.
+    type: str
+  validate_certs:
+    description: Whether to verify the API's TLS certificate.
+    type: bool
+    default: true
+  ca_path:
+    description: A PEM bundle to verify the API with. If not set, E(WOTRUS_CA_PATH) on the controller.
+    type: path
+  timeout:
+    description: Seconds to wait for each answer.
+    type: float
+    default: 30
+attributes:
+  action:
+    support: full
+    description: Runs on the controller.
+  check_mode:
+    support: full
+    description: Sends no POST; reads a recorded order; says what would be ordered.
+  diff_mode:
+    support: none
+    description: Nothing on disk changes here.
+requirements:
+  - requests >= 2.31 (on the controller)
+  - cryptography >= 42 (on the controller)
+seealso:
+  - module: wotrus.pki.certificate_status
+  - module: wotrus.pki.certificate_deploy
+'''
+
+EXAMPLES = r'''
+- name: Order what is due (on the controller)
+  wotrus.pki.certificate_issue:
+    status: "{{ www_status }}"
+    csr: "{{ www_csr.csr }}"
+    product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
+    common_name: www.example.com
+    subject_alt_names: [www.example.com, example.com]
+    api_token: "{{ wotrus_api_token }}"
+  no_log: true
+  register: www_issue
+  when: www_status.due != 'none'
+'''
+
+RETURN = r'''
+state:
+  description: >-
+    C(issued), C(needs_person), C(timeout), C(failed), C(revoked), C(would_order), C(would_revoke),
+    C(none), C(error).
+  type: str
+  returned: always
+error:
+  description: Why the order did not lead to a certificate (API error, rejected order, timeout).
+  type: str
+  returned: on failure
+order_id:
+  description: The order.
+  type: str
+  returned: when an order is known
+idempotence_id:
+  description: The idempotence id sent (or recorded).
+  type: str
+  returned: when an order is placed or resumed
+record:
+  description: The order record to keep on the host (M(wotrus.pki.certificate_deploy) O(wotrus.pki.certificate_deploy#module:record)).
+  type: dict
+  returned: when an order is known
+pending_link:
+  description: Where a person finishes validation.
+  type: str
+  returned: when RV(state=needs_person)
+certificate:
+  description: The certificate (PEM).
+  type: str
+  returned: when RV(state=issued)
+chain:
+  description: The intermediates, leaf's issuer first, no root (PEM).
+  type: str
+  returned: when RV(state=issued)
+fullchain:
+  description: Certificate then chain (PEM).
+  type: str
+  returned: when RV(state=issued)
+root:
+  description: The root the chain ends at (PEM).
+  type: str
+  returned: when RV(state=issued)
+serial:
+  description: Serial number (hex).
+  type: str
+  returned: when RV(state=issued)
+api_calls:
+  description: How many HTTP calls were made to the API.
+  type: int
+  returned: always
+'''

@@ -1,0 +1,74 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, wotrus.pki contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: certificate_preflight
+short_description: Check the certificate role's inputs on the controller and fill in the defaults
+version_added: 0.1.0
+description:
+  - An action plugin; runs on the controller and touches no host. The first step of the role
+    M(wotrus.pki.certificate).
+  - "Checks every certificate of O(certificates) and the role settings of O(settings), and fails
+    listing every problem at once, each naming the variable (for example
+    C(certificate_list[1].key_size: must be one of 256, 384 for key_type ecdsa, got 2048))."
+  - Returns RV(certificates), the list with every default filled in (paths, key type and size,
+    product, month, modes, owner, services).
+author:
+  - wotrus.pki contributors (@wotrus)
+options:
+  certificates:
+    description: The role's C(certificate_list).
+    type: raw
+    required: true
+  defaults:
+    description:
+      - Values used for a key a certificate does not set. Keys C(dir), C(key_type), C(key_size),
+        C(product_id), C(month), C(organization), C(owner), C(group), C(mode), C(key_mode), C(services).
+    type: dict
+    required: true
+  settings:
+    description:
+      - Role-wide settings to check, by variable name (C(certificate_renew_before_days),
+        C(certificate_revoke), C(certificate_revoke_proof_path), ...).
+    type: dict
+    default: {}
+attributes:
+  action:
+    support: full
+    description: Runs on the controller.
+  check_mode:
+    support: full
+    description: Only checks.
+  diff_mode:
+    support: none
+    description: Nothing changes.
+'''
+
+EXAMPLES = r'''
+- name: Check the inputs
+  wotrus.pki.certificate_preflight:
+    certificates:
+      - name: www
+        common_name: www.example.com
+    defaults:
+      dir: /etc/ssl/wotrus
+      product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
+  register: plan
+'''
+
+RETURN = r'''
+certificates:
+  description: The certificates with every default filled in.
+  type: list
+  elements: dict
+  returned: always
+errors:
+  description: Every problem found, each naming its variable.
+  type: list
+  elements: str
+  returned: on failure
+'''

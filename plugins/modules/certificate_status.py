@@ -1,0 +1,223 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, wotrus.pki contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: certificate_status
+short_description: Say whether a certificate on a host is due for an order, a renewal or nothing
+version_added: 0.1.0
+description:
+  - Runs on the host that uses the certificate. Reads the order record kept next to the
+    certificate, the deployed certificate and its key, and says what is due.
+  - C(none) when the certificate is deployed, matches its key and names and has time left;
+    C(new) when there is none (or it was not deployed from an order of this collection, or
+    its key, names or product changed, or it was revoked); C(resume) when the record holds an
+    order that is not deployed yet (the next step reads it, it never creates another);
+    C(renew) when fewer than O(renew_before_days) days or O(renew_before_percent) percent of its
+    lifetime are left; C(reissue) and C(revoke) when asked for.
+  - Read-only. This is all a run does for a certificate that is not due, so such a run
+    makes no API call. It is the first step of the role M(wotrus.pki.certificate).
+  - Never returns key material; keys are read only to compare public keys.
+author:
+  - wotrus.pki contributors (@wotrus)
+options:
+  name:
+    description: A name for the certificate, unique on the host (used in messages).
+    type: str
+    required: true
+  cert_path:
+    description: Where the certificate (leaf only) is deployed.
+    type: path
+    required: true
+  key_path:
+    description: Where its private key is.
+    type: path
+    required: true
+  record_path:
+    description: The order record. Default O(cert_path) followed by C(.wotrus.json).
+    type: path
+  staged_key_path:
+    description:
+      - Where a new key waits until its certificate is deployed. Default O(key_path) followed by C(.pending).
+    type: path
+  common_name:
+    description: The common name the certificate must have.
+    type: str
+    required: true
+  subject_alt_names:
+    description: The DNS names (and IP addresses) it must have; the common name is always one.
+    type: list
+    elements: str
+    default: []
+  product_id:
+    description: The WoTrus product; a change of product makes a new order due.
+    type: str
+    required: true
+  month:
+    description:
+      - The months ordered for a new certificate (12 or 24; 13 and 25 are accepted as they are).
+      - A renewal orders 13 (or 25) when the old certificate still has time left to carry over.
+    type: int
+    default: 12
+    choices: [12, 13, 24, 25]
+  renew_before_days:
+    description: Renew when fewer days than this are left.
+    type: float
+    default: 30
+  renew_before_percent:
+    description: Renew also when less than this percentage of the lifetime is left; V(0) turns it off.
+    type: float
+    default: 0
+  key_rotation:
+    description:
+      - On renewal, V(always) makes a new key, V(never) orders with the key in use.
+      - A new certificate and a reissue always get a new key.
+    type: str
+    default: always
+    choices: [always, never]
+  reissue:
+    description: Make a reissue of the deployed order due (with a new key).
+    type: bool
+    default: false
+  revoke:
+    description: Make a revocation of the deployed order due.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Only reads.
+  diff_mode:
+    support: none
+    description: Nothing changes.
+notes:
+  - An order in C(rejected), C(closed), C(pendingRevoke) or C(revoked) is not resumed; the next
+    order gets another idempotence id (the failed order id is part of it).
+seealso:
+  - module: wotrus.pki.certificate_deploy
+  - module: wotrus.pki.certificate_issue
+'''
+
+EXAMPLES = r'''
+- name: What is due for the web certificate
+  wotrus.pki.certificate_status:
+    name: www
+    cert_path: /etc/ssl/wotrus/www.crt
+    key_path: /etc/ssl/wotrus/www.key
+    common_name: www.example.com
+    subject_alt_names: [www.example.com, example.com]
+    product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
+  register: www_status
+
+- name: Show it
+  ansible.builtin.debug:
+    msg: "{{ www_status.due }}: {{ www_status.why }}"
+'''
+
+RETURN = r'''
+due:
+  description: What is due.
+  type: str
+  returned: success
+  choices: [none, new, resume, renew, reissue, revoke]
+why:
+  description: The reason, in a sentence.
+  type: str
+  returned: success
+order_id:
+  description: The order to resume, reissue or revoke.
+  type: str
+  returned: success
+month:
+  description: The month to order (13 or 25 for a renewal that carries time over).
+  type: int
+  returned: success
+new_key:
+  description: Whether a new key must be made at RV(staged_key_path) before the CSR.
+  type: bool
+  returned: success
+csr_key_path:
+  description: The key the CSR is made from (the staged key, or the key in use when it is kept).
+  type: str
+  returned: success
+key:
+  description: C(staged) or C(current), which key the order is for.
+  type: str
+  returned: success
+staged_key_path:
+  description: Where the new key is staged.
+  type: str
+  returned: success
+staged_csr_path:
+  description: Where the CSR of a due order is kept until its certificate is deployed.
+  type: str
+  returned: success
+record:
+  description: The order record, or null.
+  type: dict
+  returned: success
+serial:
+  description: Serial number (hex) of the deployed certificate.
+  type: str
+  returned: success
+not_after:
+  description: Its end of validity (UTC, ISO 8601).
+  type: str
+  returned: success
+days_left:
+  description: Days of validity left.
+  type: float
+  returned: success
+percent_left:
+  description: Percentage of the lifetime left.
+  type: float
+  returned: success
+matches_key:
+  description: Whether the deployed certificate holds the public key of O(key_path).
+  type: bool
+  returned: success
+replaces_serial:
+  description: The serial of the certificate the due order replaces.
+  type: str
+  returned: success
+'''
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            cert_path=dict(type="path", required=True),
+            key_path=dict(type="path", required=True),
+            record_path=dict(type="path"),
+            staged_key_path=dict(type="path"),
+            common_name=dict(type="str", required=True),
+            subject_alt_names=dict(type="list", elements="str", default=[]),
+            product_id=dict(type="str", required=True),
+            month=dict(type="int", default=12, choices=[12, 13, 24, 25]),
+            renew_before_days=dict(type="float", default=30),
+            renew_before_percent=dict(type="float", default=0),
+            key_rotation=dict(type="str", default="always", choices=["always", "never"]),
+            reissue=dict(type="bool", default=False),
+            revoke=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    if C.CRYPTOGRAPHY_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=C.CRYPTOGRAPHY_IMPORT_ERROR)
+    p = dict(module.params)
+    p["record_path"] = p["record_path"] or C.default_record_path(p["cert_path"])
+    p["staged_key_path"] = p["staged_key_path"] or C.default_staged_key_path(p["key_path"])
+    result = C.compute_status(p)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

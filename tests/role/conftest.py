@@ -1,0 +1,155 @@
+"""Fixtures of the certificate role tests: a WoTrus sandbox, three SSH test
+hosts (tests/hosts/hosts.sh) and an inventory that points the role at the
+files each host's nginx serves.
+
+Ports: the hosts listen on 127.0.0.2-4, ports ROLE_TEST_SSH_PORT (2222),
+ROLE_TEST_HTTPS_PORT (8443) and ROLE_TEST_HTTP_PORT (8080), so the suite can
+run beside hosts on the default ports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "sandbox"))
+
+from wotrus_sandbox.testing import SandboxProcess  # noqa: E402
+
+HOSTS_SH = REPO / "tests" / "hosts" / "hosts.sh"
+N_HOSTS = 3
+SSH_PORT = os.environ.get("ROLE_TEST_SSH_PORT", "2222")
+HTTPS_PORT = int(os.environ.get("ROLE_TEST_HTTPS_PORT", "8443"))
+HTTP_PORT = os.environ.get("ROLE_TEST_HTTP_PORT", "8080")
+PRODUCT = "30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D"
+
+GROUP_VARS = """\
+certificate_api_url: {api_url}
+certificate_ca_path: {roots}
+certificate_product_id: {product}
+certificate_poll_interval: 1
+certificate_organization:
+  org_name: wotrus.pki role tests
+  country_code: CN
+certificate_list:
+  - name: site
+    common_name: "{{{{ test_host_server_name }}}}"
+    key_type: ecdsa
+    key_size: 256
+    cert_path: /etc/ssl/test-host/site.crt
+    chain_path: /etc/ssl/test-host/site.chain.pem
+    fullchain_path: "{{{{ test_host_placeholder_cert }}}}"
+    key_path: "{{{{ test_host_placeholder_key }}}}"
+    services:
+      - name: nginx
+        test: [nginx, -t]
+        reload: [nginx, -s, reload]
+"""
+
+
+class Env(object):
+    def __init__(self, work, sandbox, hosts_dir, inventory, hosts):
+        self.work = work
+        self.sandbox = sandbox
+        self.hosts_dir = hosts_dir
+        self.inventory = inventory
+        self.hosts = hosts  # [{"name", "address", "server_name", "dir"}]
+
+    # -- running ansible -------------------------------------------------------
+    def env(self):
+        env = dict(os.environ)
+        env.update(ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), WOTRUS_API_TOKEN=self.sandbox.token,
+                   ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", PATH=str(REPO / ".venv" / "bin") + ":" + env["PATH"])
+        return env
+
+    def command(self, playbook, extra=None, limit=None):
+        cmd = [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(self.inventory), str(REPO / "playbooks" / playbook)]
+        for k, v in (extra or {}).items():
+            cmd += ["-e", json.dumps({k: v})]
+        if limit:
+            cmd += ["--limit", limit]
+        return cmd
+
+    def play(self, playbook="site.yml", extra=None, limit=None, timeout=300):
+        proc = subprocess.run(self.command(playbook, extra, limit), cwd=str(REPO), env=self.env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
+        log = self.work / "plays.log"
+        with open(log, "a") as f:
+            f.write("\n\n===== %s %s %s (rc %d)\n%s" % (playbook, extra or "", limit or "", proc.returncode, proc.stdout))
+        return proc
+
+    @staticmethod
+    def recap(output):
+        """{host: {ok, changed, failed, ...}} from the PLAY RECAP."""
+        out = {}
+        for m in re.finditer(r"^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$", output, re.M):
+            out[m.group(1)] = dict((k, int(v)) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2)))
+        return out
+
+    # -- looking at the hosts ----------------------------------------------------
+    def served(self, host):
+        """The certificate the host's nginx serves for its name (SNI), verified against the sandbox roots."""
+        ctx = ssl.create_default_context(cafile=self.sandbox.roots)
+        with socket.create_connection((host["address"], HTTPS_PORT), timeout=10) as s:
+            with ctx.wrap_socket(s, server_hostname=host["server_name"]) as t:
+                der = t.getpeercert(binary_form=True)
+        from cryptography import x509
+        return x509.load_der_x509_certificate(der)
+
+    def host_file(self, host, path):
+        """A file inside a host (its /etc/ssl and /etc/nginx are directories of the state)."""
+        for inner, outer in (("/etc/ssl/", "etc-ssl/"), ("/etc/nginx/", "etc-nginx/")):
+            if path.startswith(inner):
+                return pathlib.Path(host["dir"]) / outer / path[len(inner):]
+        raise ValueError(path)
+
+    def record(self, host):
+        return json.loads(self.host_file(host, "/etc/ssl/test-host/site.crt.wotrus.json").read_text())
+
+    def counts(self):
+        return self.sandbox.mgmt_get("/counts")
+
+
+@pytest.fixture(scope="session")
+def role_env():
+    if os.geteuid() != 0:
+        pytest.skip("the SSH test hosts need root")
+    work = pathlib.Path(tempfile.mkdtemp(prefix="wotrus-role-test-", dir=str(REPO / ".tmp")
+                                         if (REPO / ".tmp").is_dir() else None))
+    hosts_dir = work / "hosts"
+    sb = SandboxProcess(state_dir=str(work / "sandbox"), config={"revoke_delay": 0})
+    sb.start()
+    up = [str(HOSTS_SH), "up", str(N_HOSTS), "--dir", str(hosts_dir), "--ssh-port", SSH_PORT,
+          "--https-port", str(HTTPS_PORT), "--http-port", HTTP_PORT]
+    try:
+        subprocess.run(up, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+    except subprocess.CalledProcessError as exc:
+        sb.cleanup()
+        pytest.fail("tests/hosts/hosts.sh up failed:\n%s" % exc.stdout)
+    try:
+        info = json.loads((hosts_dir / "hosts.json").read_text())
+        inv = work / "inventory"
+        (inv / "group_vars").mkdir(parents=True)
+        shutil.copy(hosts_dir / "inventory.ini", inv / "hosts.ini")
+        with open(inv / "hosts.ini", "a") as f:
+            f.write("\n[wotrus_certificate_hosts:children]\ntest_hosts\n")
+        (inv / "group_vars" / "wotrus_certificate_hosts.yml").write_text(
+            GROUP_VARS.format(api_url=sb.api_url, roots=sb.roots, product=PRODUCT))
+        yield Env(work, sb, hosts_dir, inv / "hosts.ini", info["hosts"])
+    finally:
+        subprocess.run([str(HOSTS_SH), "down", "--dir", str(hosts_dir)], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=120)
+        sb.cleanup()
+        if not os.environ.get("ROLE_TEST_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,215 @@
+"""The certificate role on three hosts reached over SSH, against the sandbox.
+
+The tests run in file order and build on each other (one sandbox, one set of
+hosts): issue, re-run, renew, broken nginx, crash after Create, revoke.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+from cryptography import x509
+
+
+def serial(cert):
+    return "%X" % cert.serial_number
+
+
+def served_serials(env):
+    return dict((h["name"], serial(env.served(h))) for h in env.hosts)
+
+
+def assert_ok(proc, env):
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    recap = env.recap(proc.stdout)
+    assert set(recap) == set(h["name"] for h in env.hosts), proc.stdout[-3000:]
+    assert all(r["failed"] == 0 and r["unreachable"] == 0 for r in recap.values()), recap
+    return recap
+
+
+def test_first_run_issues_deploys_and_serves(role_env):
+    env = role_env
+    proc = env.play()
+    assert_ok(proc, env)
+    assert "order " in proc.stdout and " issued, serial " in proc.stdout  # progress lines
+    for h in env.hosts:
+        cert = env.served(h)  # the handshake verifies against the sandbox roots, with SNI
+        rec = env.record(h)
+        assert serial(cert) == rec["deployed_serial"]
+        cn = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)[0].value
+        assert cn == h["server_name"]
+        key = env.host_file(h, "/etc/ssl/test-host/placeholder.key")
+        assert oct(key.stat().st_mode & 0o777) == "0o600"
+        assert not env.host_file(h, "/etc/ssl/test-host/placeholder.key.pending").exists()
+        # The placeholder files were backed up.
+        assert any(p.name.startswith("placeholder.crt.") for p in key.parent.iterdir())
+        # The chain file verifies: leaf -> chain -> sandbox root.
+        chain = env.host_file(h, "/etc/ssl/test-host/site.chain.pem")
+        leaf = env.host_file(h, "/etc/ssl/test-host/site.crt")
+        out = subprocess.run(["openssl", "verify", "-CAfile", env.sandbox.roots, "-untrusted", str(chain), str(leaf)],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert out.returncode == 0, out.stdout
+    orders = env.sandbox.mgmt_get("/orders")
+    assert len(orders) == len(env.hosts)
+
+
+def test_second_run_changes_nothing_and_calls_no_api(role_env):
+    env = role_env
+    before = env.counts()
+    proc = env.play()
+    recap = assert_ok(proc, env)
+    assert all(r["changed"] == 0 for r in recap.values()), recap
+    assert env.counts() == before
+
+
+def test_check_mode_run_changes_nothing(role_env):
+    env = role_env
+    before = env.counts()
+    cmd = env.command("site.yml") + ["--check", "--diff"]
+    proc = subprocess.run(cmd, cwd=str(env.work), env=env.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert all(r["changed"] == 0 for r in env.recap(proc.stdout).values())
+    assert env.counts() == before
+
+
+def test_short_lived_certificates_are_renewed(role_env):
+    env = role_env
+    old = served_serials(env)
+    env.sandbox.mgmt_post("/config", {"validity_minutes": 3})
+    # The year-long certificates are due with a 400-day threshold: renewed with month 13
+    # (they still have time to carry over) and short-lived from the sandbox.
+    proc = env.play(extra={"certificate_renew_before_days": 400})
+    assert_ok(proc, env)
+    new = served_serials(env)
+    for h in env.hosts:
+        assert new[h["name"]] != old[h["name"]]
+        cert = env.served(h)
+        life = (cert.not_valid_after_utc - cert.not_valid_before_utc).total_seconds()
+        assert life <= 10 * 60, life
+        assert env.record(h)["month"] == 13
+    # A 3-minute certificate has fewer than 30 days left: the default run renews it again.
+    proc = env.play()
+    assert_ok(proc, env)
+    again = served_serials(env)
+    assert all(again[h] != new[h] for h in again)
+    env.sandbox.mgmt_post("/config", {"validity_minutes": None})
+
+
+def test_broken_nginx_config_keeps_the_old_certificate(role_env):
+    env = role_env
+    h1 = env.hosts[0]
+    old = served_serials(env)
+    old_fullchain = env.host_file(h1, "/etc/ssl/test-host/placeholder.crt").read_bytes()
+    old_key = env.host_file(h1, "/etc/ssl/test-host/placeholder.key").read_bytes()
+    broken = env.host_file(h1, "/etc/nginx/conf.d/zz-broken.conf")
+    broken.write_text("this is not an nginx directive;\n")
+    try:
+        proc = env.play()  # the 3-minute certificates are due
+        assert proc.returncode != 0
+        recap = env.recap(proc.stdout)
+        assert recap[h1["name"]]["failed"] == 1, recap
+        assert all(recap[h["name"]]["failed"] == 0 for h in env.hosts[1:]), recap
+        assert "the test of service nginx failed" in proc.stdout
+        assert "the previous files are back in place" in proc.stdout
+        # host1 still serves the old certificate, and its files are the previous ones.
+        assert serial(env.served(h1)) == old[h1["name"]]
+        assert env.host_file(h1, "/etc/ssl/test-host/placeholder.crt").read_bytes() == old_fullchain
+        assert env.host_file(h1, "/etc/ssl/test-host/placeholder.key").read_bytes() == old_key
+        # The others were renewed.
+        for h in env.hosts[1:]:
+            assert serial(env.served(h)) != old[h["name"]]
+    finally:
+        broken.unlink()
+    # Fixed: the next run deploys the order already made (no Create), the others are not due.
+    creates = env.counts()["POST /v1/Order/Create"]
+    proc = env.play()
+    assert_ok(proc, env)
+    assert env.counts()["POST /v1/Order/Create"] == creates
+    assert serial(env.served(h1)) != old[h1["name"]]
+
+
+def test_killed_after_create_resumes_the_same_orders(role_env):
+    env = role_env
+    sb = env.sandbox
+    orders_before = len(sb.mgmt_get("/orders"))
+    creates = sb.mgmt_get("/counts")["POST /v1/Order/Create"]
+    # Every order read blocks for a while, so the run sits right after its Create calls.
+    sb.mgmt_post("/faults", {"endpoint": "GET /v1/Order/{id}", "kind": "slow", "delay": 20, "count": len(env.hosts)})
+    cmd = env.command("site.yml", {"certificate_renew_before_days": 400})
+    proc = subprocess.Popen(cmd, cwd=str(env.work), env=env.env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while sb.mgmt_get("/counts")["POST /v1/Order/Create"] < creates + len(env.hosts):
+            assert proc.poll() is None, proc.stdout.read().decode()[-4000:]
+            assert time.monotonic() < deadline, "the Create calls did not come"
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+        proc.stdout.close()
+    sb.mgmt_delete("/faults")
+    assert len(sb.mgmt_get("/orders")) == orders_before + len(env.hosts)
+    proc = env.play(extra={"certificate_renew_before_days": 400})
+    assert_ok(proc, env)
+    # One order per host: the re-run sent Create again with the same idempotence ids.
+    assert len(sb.mgmt_get("/orders")) == orders_before + len(env.hosts)
+    assert all(n == 1 for n in sb.mgmt_get("/idempotence").values()), sb.mgmt_get("/idempotence")
+    ids = set(env.record(h)["idempotence_id"] for h in env.hosts)
+    assert len(ids) == len(env.hosts)
+    for h in env.hosts:
+        assert serial(env.served(h)) == env.record(h)["deployed_serial"]
+
+
+def test_reissue_playbook_gives_a_new_key_and_certificate(role_env):
+    env = role_env
+    h2 = env.hosts[1]
+    old_rec = env.record(h2)
+    old_key = env.host_file(h2, "/etc/ssl/test-host/placeholder.key").read_bytes()
+    before = env.counts()["POST /v1/Certificate/ReissueRequest"]
+    proc = env.play("reissue.yml", limit=h2["name"])
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    rec = env.record(h2)
+    assert rec["reissued_from"] == old_rec["deployed_order_id"]
+    assert rec["deployed_order_id"] != old_rec["deployed_order_id"]
+    assert serial(env.served(h2)) == rec["deployed_serial"] != old_rec["deployed_serial"]
+    assert env.host_file(h2, "/etc/ssl/test-host/placeholder.key").read_bytes() != old_key
+    assert env.counts()["POST /v1/Certificate/ReissueRequest"] == before + 1
+    # site.yml afterwards: nothing due.
+    before = env.counts()["total"]
+    proc = env.play(limit=h2["name"])
+    assert proc.returncode == 0
+    assert env.counts()["total"] == before
+
+
+def test_revoke_playbook_revokes_and_the_crl_lists_the_serial(role_env):
+    env = role_env
+    h3 = env.hosts[-1]
+    proof = env.work / "revocation-letter.pdf"
+    proof.write_bytes(b"%PDF-1.4\n% wotrus.pki role test revocation letter\n%%EOF\n")
+    rec = env.record(h3)
+    proc = env.play("revoke.yml", extra={"certificate_revoke_reason": "key compromise (test)",
+                                         "certificate_revoke_proof_path": str(proof)}, limit=h3["name"])
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    order = env.sandbox.mgmt_get("/orders/%s" % rec["deployed_order_id"])
+    assert order["status"] in ("pendingRevoke", "revoked")
+    deadline = time.monotonic() + 30
+    while order["status"] != "revoked" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        order = env.sandbox.mgmt_get("/orders/%s" % rec["deployed_order_id"])
+    assert order["status"] == "revoked"
+    crl = x509.load_pem_x509_crl(env.sandbox.mgmt_get("/crl").encode())
+    assert int(rec["deployed_serial"], 16) in [r.serial_number for r in crl]
+    assert env.record(h3)["revoked_order_id"] == rec["deployed_order_id"]
+    # A second revoke changes nothing.
+    before = env.counts()["POST /v1/Certificate/RevokeRequest"]
+    proc = env.play("revoke.yml", extra={"certificate_revoke_reason": "key compromise (test)",
+                                         "certificate_revoke_proof_path": str(proof)}, limit=h3["name"])
+    assert proc.returncode == 0
+    assert env.counts()["POST /v1/Certificate/RevokeRequest"] == before
+    assert json.dumps(env.record(h3))  # still a record
