@@ -373,6 +373,25 @@ def check_ssl_names_syntax(common_name, hosts):
             raise Invalid("%r is not a valid domain name or IP address" % n)
 
 
+def idempotent_replay(sb, ep, key, fp, op, what, answer, success_msg):
+    """The envelope for an idempotenceID seen before (inside the caller's transaction), or None.
+
+    The same key with the same request (``fp``) and ``op`` answers again what
+    the first call answered: ``answer(order_id)`` of the order it made. The
+    same key with anything else is refused; ``what`` names what a new key is for.
+    """
+    if key is None:
+        return None
+    seen = sb.store.idempotence_lookup(key)
+    if seen is None:
+        return None
+    if seen["fingerprint"] != fp or seen["op"] != op:
+        return envelope(sb, ep, error=(
+            "idempotenceID %r was already used for order %s with different parameters; "
+            "use a new idempotenceID for a different %s" % (key, seen["order_id"], what)))
+    return envelope(sb, ep, data=answer(seen["order_id"]), success_msg=success_msg)
+
+
 # ---------------------------------------------------------------------------
 # handlers
 
@@ -410,18 +429,13 @@ def make_handlers(sb):
             bind = V.opt_str(info, "bindrsaproductid", "orderInfoPost").upper()
             csrs = {}
             bound = None
-            if kind == "document":
-                if hosts:
-                    raise Invalid("orderInfoPost.hosts is not used by document-signing products; leave it empty")
-                if csr_sign or csr_enc or bind:
-                    raise Invalid("csr_Sign / csr_Encrypt / bindRSAProductID are for SM2 products only")
-                if not csr_rsa.strip():
-                    raise Invalid("orderInfoPost.csr_RSA is required")
-                csr = sb.ca.load_csr(csr_rsa, "csr_RSA")
-                check_names(sb, kind, csr, common_name, hosts, "csr_RSA")
-                csrs["rsa"] = csr_rsa
-            elif kind == "ssl":
-                check_ssl_names_syntax(common_name, hosts)
+            if kind in ("document", "ssl"):
+                if kind == "document":
+                    if hosts:
+                        raise Invalid("orderInfoPost.hosts is not used by document-signing products; "
+                                      "leave it empty")
+                else:
+                    check_ssl_names_syntax(common_name, hosts)
                 if csr_sign or csr_enc or bind:
                     raise Invalid("csr_Sign / csr_Encrypt / bindRSAProductID are for SM2 products only")
                 if not csr_rsa.strip():
@@ -457,15 +471,10 @@ def make_handlers(sb):
         request_rec.update(org=org, documents=docs)
         now = time.time()
         with sb.store.tx():
-            if key is not None:
-                seen = sb.store.idempotence_lookup(key)
-                if seen is not None:
-                    if seen["fingerprint"] != fp or seen["op"] != "create":
-                        return envelope(sb, ep, error=(
-                            "idempotenceID %r was already used for order %s with different parameters; "
-                            "use a new idempotenceID for a different order" % (key, seen["order_id"])))
-                    first = sb.store.get_order(seen["order_id"])
-                    return envelope(sb, ep, data=create_answer(sb, first), success_msg="success")
+            replay = idempotent_replay(sb, ep, key, fp, "create", "order",
+                                       lambda oid: create_answer(sb, sb.store.get_order(oid)), "success")
+            if replay is not None:
+                return replay
             seq = sb.store.next_seq()
             order = new_order(sb, op="create", product_id=product_id, product=product, common_name=common_name,
                               hosts=hosts, month=month, request=request_rec, csrs=csrs, idempotence_id=key,
@@ -614,14 +623,10 @@ def make_handlers(sb):
         fp = fingerprint("reissue", body)
         now = time.time()
         with sb.store.tx():
-            if key is not None:
-                seen = sb.store.idempotence_lookup(key)
-                if seen is not None:
-                    if seen["fingerprint"] != fp or seen["op"] != "reissue":
-                        return envelope(sb, ep, error=(
-                            "idempotenceID %r was already used for order %s with different parameters; "
-                            "use a new idempotenceID for a different request" % (key, seen["order_id"])))
-                    return envelope(sb, ep, data={"newOrderID": seen["order_id"]}, success_msg="申请重新颁发成功")
+            replay = idempotent_replay(sb, ep, key, fp, "reissue", "request",
+                                       lambda oid: {"newOrderID": oid}, "申请重新颁发成功")
+            if replay is not None:
+                return replay
             order = sb.store.get_order(order["id"])
             if order["status"] != P.STATUS_ISSUED:
                 return envelope(sb, ep, error="only an issued order can be reissued (order %s is in status %s)"

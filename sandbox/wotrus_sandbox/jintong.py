@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import os
 from urllib.parse import quote, unquote_plus
 from xml.etree import ElementTree
 
 from aiohttp import web
+
+from wotrus_sandbox import subapp
 
 ENDPOINT = "/Api/OrderOpenApi.ashx"
 STATE_FILE = "jintong_state.json"
@@ -78,28 +78,12 @@ def _xml_answer(code, description, key=None):
     return web.Response(text=quote(text, safe=""), content_type="text/plain", charset="utf-8")
 
 
-class _State(object):
+class _State(subapp.OrderState):
     def __init__(self, settings, state_dir):
         self.partners = dict(settings.get("partners") or {"sandbox-partner": "sandbox-key"})
         self.allowed_ips = list(settings.get("allowed_ips") or ["127.0.0.1"])
-        self.manage_token = settings.get("manage_token")
-        self.path = os.path.join(str(state_dir), STATE_FILE) if state_dir else None
-        self.orders = {}
         self.stats = {"calls": 0, "cancelled": 0}
-        if self.path and os.path.exists(self.path):
-            with open(self.path) as handle:
-                self.orders = json.load(handle).get("orders", {})
-        for definition in settings.get("orders") or []:
-            order = make_order(definition)
-            self.orders.setdefault(order["order_id"], order)
-
-    def save(self):
-        if not self.path:
-            return
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as handle:
-            json.dump({"orders": self.orders}, handle, ensure_ascii=False)
-        os.replace(tmp, self.path)
+        super().__init__(settings, state_dir, STATE_FILE, make_order, "order_id", ensure_ascii=False)
 
 
 def make_order(definition):
@@ -176,35 +160,6 @@ async def open_api(request):
     return _xml_answer("CallSuccess", "操作成功", key)
 
 
-@web.middleware
-async def _manage_auth(request, handler):
-    state = request.app[STATE_KEY]
-    if state.manage_token and "/_manage/" in request.path:
-        given = request.headers.get("X-Sandbox-Token", "")
-        if not hmac.compare_digest(given.encode(), state.manage_token.encode()):
-            return web.json_response({"error": "X-Sandbox-Token required"}, status=401)
-    return await handler(request)
-
-
-async def manage_create_order(request):
-    state = request.app[STATE_KEY]
-    try:
-        order = make_order(await request.json())
-    except (ValueError, TypeError) as exc:
-        return web.json_response({"error": str(exc)}, status=400)
-    existed = order["order_id"] in state.orders
-    state.orders[order["order_id"]] = order
-    state.save()
-    return web.json_response(order, status=200 if existed else 201)
-
-
-async def manage_get_order(request):
-    order = request.app[STATE_KEY].orders.get(request.match_info["order_id"])
-    if order is None:
-        return web.json_response({"error": "no such order"}, status=404)
-    return web.json_response(order)
-
-
 async def manage_settings(request):
     """Change ``allowed_ips`` or ``partners`` at run time (tests of UnauthorizedIp)."""
     state = request.app[STATE_KEY]
@@ -216,32 +171,14 @@ async def manage_settings(request):
     return web.json_response({"allowed_ips": state.allowed_ips, "partners": sorted(state.partners)})
 
 
-async def manage_stats(request):
-    state = request.app[STATE_KEY]
-    return web.json_response(dict(state.stats, orders=len(state.orders)))
-
-
-# The sandbox builds one app for its HTTPS port and one for its plain-HTTP
-# port; both see the same orders when they share a state directory.
-_STATES = {}
-
-
-def _shared_state(settings, state_dir):
-    if state_dir is None:
-        return _State(settings, None)
-    key = os.path.realpath(str(state_dir))
-    if key not in _STATES:
-        _STATES[key] = _State(settings, state_dir)
-    return _STATES[key]
+_shared_state = subapp.SharedStates(_State)
 
 
 def create_app(settings, state_dir):
     """The 今通国际 sub-application (mount it at ``/jintong``)."""
-    app = web.Application(middlewares=[_manage_auth])
+    app = web.Application(middlewares=[subapp.manage_auth(STATE_KEY)])
     app[STATE_KEY] = _shared_state(settings or {}, state_dir)
     app.router.add_route("*", ENDPOINT, open_api)
-    app.router.add_post("/_manage/orders", manage_create_order)
-    app.router.add_get("/_manage/orders/{order_id}", manage_get_order)
+    subapp.add_manage_routes(app, STATE_KEY, "order_id")
     app.router.add_post("/_manage/settings", manage_settings)
-    app.router.add_get("/_manage/stats", manage_stats)
     return app

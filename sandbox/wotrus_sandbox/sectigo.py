@@ -34,12 +34,13 @@ import collections
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import time
 from urllib.parse import urlencode
 
 from aiohttp import web
+
+from wotrus_sandbox import subapp
 
 try:
     from cryptography import x509
@@ -275,7 +276,7 @@ def _is_https(request):
     return request.secure or request.scheme == "https"
 
 
-class _State(object):
+class _State(subapp.OrderState):
     def __init__(self, settings, state_dir):
         self.login_name = settings.get("login_name", "sandbox")
         self.login_password = settings.get("login_password", "sandbox-password")
@@ -284,32 +285,15 @@ class _State(object):
         self.window = float(settings.get("call_limit_window", 60))
         self.secret = settings.get("token_secret") or secrets.token_hex(32)
         self.token_ttl = int(settings.get("token_ttl", 3600))
-        self.manage_token = settings.get("manage_token")
         self.calls = collections.deque()
-        self.path = os.path.join(str(state_dir), STATE_FILE) if state_dir else None
-        self.orders = {}
         self.stats = {"calls": 0, "limited": 0, "uploads": 0}
-        if self.path and os.path.exists(self.path):
-            with open(self.path) as handle:
-                self.orders = json.load(handle).get("orders", {})
-        for definition in settings.get("orders") or []:
-            order = make_order(definition)
-            self.orders.setdefault(order["order_number"], order)
-
-    def save(self):
-        if not self.path:
-            return
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as handle:
-            json.dump({"orders": self.orders}, handle)
-        os.replace(tmp, self.path)
+        super().__init__(settings, state_dir, STATE_FILE, make_order, "order_number")
 
     # -- used by the WoTrus sandbox (dcv.py) for its backend: sectigo orders --------
     def register(self, definition):
         """Add (or replace) an order from a ``make_order`` definition; saved at once."""
         order = make_order(definition)
-        self.orders[order["order_number"]] = order
-        self.save()
+        self.add(order)
         return order
 
     def set_domain_completed(self, number, domain, method=HTTP_CSR_HASH):
@@ -443,44 +427,13 @@ async def upload(request):
     return web.json_response({"success": True, "documents": files})
 
 
-# -- management (tests only) ---------------------------------------------------
-@web.middleware
-async def _manage_auth(request, handler):
-    state = request.app[STATE_KEY]
-    if state.manage_token and "/_manage/" in request.path:
-        given = request.headers.get("X-Sandbox-Token", "")
-        if not hmac.compare_digest(given.encode(), state.manage_token.encode()):
-            return web.json_response({"error": "X-Sandbox-Token required"}, status=401)
-    return await handler(request)
-
-
-async def manage_create_order(request):
-    state = request.app[STATE_KEY]
-    try:
-        definition = await request.json()
-        order = make_order(definition)
-    except (ValueError, TypeError) as exc:
-        return web.json_response({"error": str(exc)}, status=400)
-    existed = order["order_number"] in state.orders
-    state.orders[order["order_number"]] = order
-    state.save()
-    return web.json_response(order, status=200 if existed else 201)
-
-
-async def manage_get_order(request):
-    state = request.app[STATE_KEY]
-    order = state.orders.get(request.match_info["number"])
-    if order is None:
-        return web.json_response({"error": "no such order"}, status=404)
-    return web.json_response(order)
-
-
+# -- management (tests only; the shared routes are in subapp.py) ------------------
 async def manage_update_order(request):
     """Change ``order_status``, ``organization_status``, ``domain_status`` {domain: state}, ``unique_value``."""
     state = request.app[STATE_KEY]
     order = state.orders.get(request.match_info["number"])
     if order is None:
-        return web.json_response({"error": "no such order"}, status=404)
+        return subapp.no_such_order()
     changes = await request.json()
     for key in ("order_status", "organization_status", "unique_value", "certificate_id"):
         if key in changes:
@@ -489,11 +442,6 @@ async def manage_update_order(request):
         order["domain_status"].update(changes["domain_status"])
     state.save()
     return web.json_response(order)
-
-
-async def manage_stats(request):
-    state = request.app[STATE_KEY]
-    return web.json_response(dict(state.stats, orders=len(state.orders)))
 
 
 async def manage_reset_calls(request):
@@ -509,18 +457,7 @@ async def manage_reset_calls(request):
     return web.json_response({"call_limit": state.call_limit, "call_limit_window": state.window})
 
 
-# The sandbox builds one app for its HTTPS port and one for its plain-HTTP
-# port; both see the same orders when they share a state directory.
-_STATES = {}
-
-
-def _shared_state(settings, state_dir):
-    if state_dir is None:
-        return _State(settings, None)
-    key = os.path.realpath(str(state_dir))
-    if key not in _STATES:
-        _STATES[key] = _State(settings, state_dir)
-    return _STATES[key]
+_shared_state = subapp.SharedStates(_State)
 
 
 def shared_state(settings, state_dir):
@@ -530,13 +467,11 @@ def shared_state(settings, state_dir):
 
 def create_app(settings, state_dir):
     """The Sectigo sub-application (mount it at ``/sectigo``)."""
-    app = web.Application(middlewares=[_manage_auth], client_max_size=32 * 1024 * 1024)
+    app = web.Application(middlewares=[subapp.manage_auth(STATE_KEY)], client_max_size=32 * 1024 * 1024)
     app[STATE_KEY] = _shared_state(settings or {}, state_dir)
     app.router.add_route("*", ENDPOINT, get_post_payment_status)
     app.router.add_post("/upload", upload, name="sectigo-upload")
-    app.router.add_post("/_manage/orders", manage_create_order)
-    app.router.add_get("/_manage/orders/{number}", manage_get_order)
+    subapp.add_manage_routes(app, STATE_KEY, "number")
     app.router.add_post("/_manage/orders/{number}", manage_update_order)
-    app.router.add_get("/_manage/stats", manage_stats)
     app.router.add_post("/_manage/calls/reset", manage_reset_calls)
     return app

@@ -234,31 +234,31 @@ class Store:
                         (state, checked_at, detail, url, 1 if attempt else 0, order_id, domain))
 
     # -- logs -------------------------------------------------------------------
-    def log_push(self, **row):
+    def _log_insert(self, table, row):
         cols = ", ".join(row)
-        self.db.execute("INSERT INTO push_log(%s) VALUES (%s)" % (cols, ", ".join("?" for _ in row)),
+        self.db.execute("INSERT INTO %s(%s) VALUES (%s)" % (table, cols, ", ".join("?" for _ in row)),
                         list(row.values()))
+
+    def _log_rows(self, table, flag):
+        """The rows of a log table in order, with the 0/1 column ``flag`` as a bool."""
+        out = []
+        for r in self.db.execute("SELECT * FROM %s ORDER BY id" % table):
+            d = dict(r)
+            d[flag] = bool(d[flag])
+            out.append(d)
+        return out
+
+    def log_push(self, **row):
+        self._log_insert("push_log", row)
 
     def push_log(self):
-        out = []
-        for r in self.db.execute("SELECT * FROM push_log ORDER BY id"):
-            d = dict(r)
-            d["delivered"] = bool(d["delivered"])
-            out.append(d)
-        return out
+        return self._log_rows("push_log", "delivered")
 
     def log_notification(self, **row):
-        cols = ", ".join(row)
-        self.db.execute("INSERT INTO notifications(%s) VALUES (%s)" % (cols, ", ".join("?" for _ in row)),
-                        list(row.values()))
+        self._log_insert("notifications", row)
 
     def notifications(self):
-        out = []
-        for r in self.db.execute("SELECT * FROM notifications ORDER BY id"):
-            d = dict(r)
-            d["sent"] = bool(d["sent"])
-            out.append(d)
-        return out
+        return self._log_rows("notifications", "sent")
 
     # -- reset ------------------------------------------------------------------
     def reset(self):

@@ -13,6 +13,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+import sandbox_helpers
+
 
 def server_tls(tmp_path):
     """``(server_ssl_context, ca_file)`` for a self-signed 127.0.0.1/localhost certificate."""
@@ -38,11 +40,6 @@ def server_tls(tmp_path):
 
 
 def make_csr(*names):
-    """``(pem, der)`` of a CSR for ``names`` (first one is the CN)."""
-    from cryptography.hazmat.primitives.serialization import Encoding
-    key = ec.generate_private_key(ec.SECP256R1())
-    builder = x509.CertificateSigningRequestBuilder().subject_name(
-        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-    builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
-    csr = builder.sign(key, hashes.SHA256())
-    return csr.public_bytes(Encoding.PEM).decode(), csr.public_bytes(Encoding.DER)
+    """``(pem, der)`` of a CSR for ``names`` (first one is the CN, all in the SAN), on a fresh key."""
+    pem = sandbox_helpers.make_csr(names[0], sans=names, k=ec.generate_private_key(ec.SECP256R1()))
+    return pem, x509.load_pem_x509_csr(pem.encode()).public_bytes(serialization.Encoding.DER)

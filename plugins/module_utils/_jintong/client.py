@@ -12,11 +12,9 @@ no documented way to read the order back first.
 
 from __future__ import annotations
 
-from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 
-from ansible.module_utils.urls import open_url
-
+from ansible_collections.wotrus.pki.plugins.module_utils._http import post_no_redirect
 from ansible_collections.wotrus.pki.plugins.module_utils._jintong import signing
 from ansible_collections.wotrus.pki.plugins.module_utils._jintong.errors import (
     ALREADY_CANCELLED_MARKERS,
@@ -37,22 +35,12 @@ SIGN_TYPE = "MD5"
 
 def _http_post(url, body, headers, timeout, validate_certs, ca_path):
     """POST ``body``; return ``(status, body_bytes)``. Raises JintongTransportError."""
-    try:
-        response = open_url(url, data=body, headers=headers, method="POST", timeout=timeout,
-                            validate_certs=validate_certs, ca_path=ca_path,
-                            follow_redirects="none", use_netrc=False)
-        return response.getcode(), response.read()
-    except HTTPError as exc:
-        try:
-            payload = exc.read()
-        except Exception:  # pragma: no cover - a broken error body
-            payload = b""
-        return exc.code, payload
-    except (URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise JintongTransportError(
+    def unreachable(reason):
+        return JintongTransportError(
             "Could not reach the 今通国际 API at %s: %s. Check server_url and the network." % (url, reason),
             url=url)
+    status, dummy, payload = post_no_redirect(url, body, headers, timeout, validate_certs, ca_path, unreachable)
+    return status, payload
 
 
 class CancelResult(object):

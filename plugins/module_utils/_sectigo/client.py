@@ -19,14 +19,11 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
-import random
 import time
 import uuid
-from urllib.error import HTTPError, URLError
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from ansible.module_utils.urls import open_url
-
+from ansible_collections.wotrus.pki.plugins.module_utils._http import backoff_delay, post_no_redirect
 from ansible_collections.wotrus.pki.plugins.module_utils._sectigo.errors import (
     ERROR_CALL_LIMIT,
     ERROR_LOGIN,
@@ -65,21 +62,10 @@ class HttpAnswer(object):
 
 def _http_post(url, body, headers, timeout, validate_certs, ca_path):
     """POST without following redirects; return an HttpAnswer (any status)."""
-    try:
-        response = open_url(url, data=body, headers=headers, method="POST", timeout=timeout,
-                            validate_certs=validate_certs, ca_path=ca_path,
-                            follow_redirects="none", use_netrc=False)
-        return HttpAnswer(response.getcode(), dict(response.headers.items()), response.read())
-    except HTTPError as exc:
-        try:
-            payload = exc.read()
-        except Exception:  # pragma: no cover - a broken error body
-            payload = b""
-        return HttpAnswer(exc.code, dict(exc.headers.items()) if exc.headers else {}, payload)
-    except (URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise SectigoTransportError("Could not reach %s: %s. Check the URL and the network." % (url, reason),
-                                    url=url)
+    def unreachable(reason):
+        return SectigoTransportError("Could not reach %s: %s. Check the URL and the network." % (url, reason),
+                                     url=url)
+    return HttpAnswer(*post_no_redirect(url, body, headers, timeout, validate_certs, ca_path, unreachable))
 
 
 def parse_error_code(value):
@@ -172,9 +158,11 @@ class SectigoClient(object):
         return answer.status, code, document
 
     def _delay(self, attempt):
-        """Capped exponential with jitter: uniform(c/2, c), c = min(cap, base * 2**attempt)."""
-        ceiling = min(self.max_delay, self.backoff * (2 ** attempt))
-        return random.uniform(ceiling / 2.0, ceiling)
+        """Capped exponential with jitter: uniform(c/2, c), c = min(cap, base * 2**attempt).
+
+        No Retry-After: the call limit (-42) arrives in a JSON answer, not as an HTTP status.
+        """
+        return backoff_delay(attempt, self.backoff, self.max_delay)
 
     def call(self, fields):
         """POST ``fields`` (plus authentication); return ``data``. Retries -42 only."""

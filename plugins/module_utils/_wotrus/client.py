@@ -26,7 +26,6 @@ origin.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import random
 import time
@@ -41,6 +40,7 @@ except ImportError:  # pragma: no cover - reported by the modules
     requests = None
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
+from ansible_collections.wotrus.pki.plugins.module_utils._http import backoff_delay, parse_retry_after
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import protocol
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import (
     ApiError,
@@ -78,27 +78,6 @@ def _truthy(value):
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes")
     return False
-
-
-def parse_retry_after(value, now=None):
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    if value is None:
-        return None
-    value = str(value).strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    now = time.time() if now is None else now
-    return max(0.0, when.timestamp() - now)
 
 
 def origin_of(url):
@@ -199,10 +178,8 @@ class WoTrusClient(object):
         return headers
 
     def _delay(self, failures, retry_after):
-        if retry_after is not None:
-            return min(retry_after, self.max_retry_after)
-        base = min(self.max_backoff, self.backoff * (2 ** (failures - 1)))
-        return base / 2.0 + self._rand() * base / 2.0
+        return backoff_delay(failures - 1, self.backoff, self.max_backoff, rand=self._rand,
+                             retry_after=retry_after, max_retry_after=self.max_retry_after)
 
     @staticmethod
     def _never_sent(exc):
