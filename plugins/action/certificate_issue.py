@@ -8,6 +8,11 @@ no delegated fork, no SSH): it talks to the WoTrus API with the collection's
 client (module_utils/_wotrus) and returns the certificate, chain and order
 record for wotrus.pki.certificate_deploy to put on the host. Documentation:
 plugins/modules/certificate_issue.py.
+
+With ``dcv: http`` an order waiting in pendingDCV has its HTTP validation file
+published on the host (module wotrus.pki.certificate_dcv_file, run over the
+task's connection) from the Sectigo status of its orderNumber; the wait goes
+on in the same task and the file is removed once the order is issued.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import time
 
 from ansible.errors import AnsibleError
@@ -22,6 +28,11 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
+from ansible_collections.wotrus.pki.plugins.module_utils._sectigo import dcv as sdcv
+from ansible_collections.wotrus.pki.plugins.module_utils._sectigo import status as sstatus
+from ansible_collections.wotrus.pki.plugins.module_utils._sectigo.client import DEFAULT_API_URL as SECTIGO_API_URL
+from ansible_collections.wotrus.pki.plugins.module_utils._sectigo.client import SectigoClient
+from ansible_collections.wotrus.pki.plugins.module_utils._sectigo.errors import SectigoError
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import chain as wchain
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import certificates, inputs, orders, protocol
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.client import WoTrusClient
@@ -47,7 +58,16 @@ ARGUMENT_SPEC = dict(
     validate_certs=dict(type="bool", default=True),
     ca_path=dict(type="path"),
     timeout=dict(type="float", default=30),
+    dcv=dict(type="str", default="none", choices=["none", "http"]),
+    dcv_webroot=dict(type="str", default="/var/www/html"),
+    sectigo_api_url=dict(type="str"),
+    sectigo_login_name=dict(type="str"),
+    sectigo_login_password=dict(type="str", no_log=True),
+    sectigo_ca_path=dict(type="path"),
 )
+
+DCV_MODULE = "wotrus.pki.certificate_dcv_file"
+DCV_DONE = ("completed", "validated")
 
 
 def _sha(value):
@@ -59,6 +79,8 @@ class Issue(object):
     ``result['error']`` so that the role can keep the order record first."""
 
     def __init__(self, action, args, task_vars, check_mode):
+        self.action = action
+        self.task_vars = task_vars
         self.a = args
         self.check_mode = check_mode
         self.st = args["status"]
@@ -67,6 +89,7 @@ class Issue(object):
         self.label = "%s %s" % (self.host, self.name)
         self.old = dict(self.st.get("record") or {})
         self.client = None
+        self.sectigo_calls = 0
 
     # -- helpers --------------------------------------------------------------
     def say(self, text):
@@ -132,6 +155,8 @@ class Issue(object):
         finally:
             if self.client is not None:
                 result["api_calls"] = len(self.client.history)
+            if self.sectigo_calls:
+                result["sectigo_calls"] = self.sectigo_calls
         return result
 
     def order(self, result):
@@ -194,6 +219,7 @@ class Issue(object):
         timeout = float(a["wait_timeout"])
         start = time.monotonic()
         delay = max(0.2, float(a["poll_interval"]))
+        published = None  # the DCV files published by this task, once they are
         while True:
             order = orders.get_order(client, order_id)
             s = self.set_status(rec, order)
@@ -203,23 +229,46 @@ class Issue(object):
             if status == protocol.STATUS_ISSUED:
                 break
             if status in protocol.FINAL_STATUSES or status == protocol.STATUS_PENDING_REVOKE:
+                self.dcv_remove(rec, result)
                 result.update(state="failed", error="%s: order %s will not be issued: %s" % (
                     self.label, order_id, orders.why_not_issued(order)))
                 return
-            if status in protocol.NEEDS_PERSON_STATUSES and s["pending_link"]:
+            http_dcv = a["dcv"] == "http" and status == protocol.STATUS_PENDING_DCV
+            if http_dcv and published is None:
+                published = self.dcv_publish(s, rec, result)
+                if result.get("state") == "would_publish_dcv":
+                    return
+            if status in protocol.NEEDS_PERSON_STATUSES and s["pending_link"] and not http_dcv:
                 result.update(state="needs_person", pending_link=s["pending_link"],
                               msg="%s: order %s is %s: %s; run again once that is done" % (
                                   self.label, order_id, status, orders.why_not_issued(order)))
                 self.say("order %s %s, needs a person: %s" % (order_id, status, s["pending_link"]))
                 return
             if waited >= timeout:
+                if http_dcv:
+                    # Like an order that needs a person: the host ends cleanly, the files stay, a later
+                    # run resumes the order (and the CA may validate in between).
+                    where = ", ".join(rec.get("dcv_urls") or rec.get("dcv_files") or []) or \
+                        "(no file yet: %s)" % (result.get("dcv_wait") or "no DCV values")
+                    result.update(state="needs_person", pending_link=s["pending_link"],
+                                  msg="%s: order %s is still %s after %ds: the HTTP validation file was published "
+                                  "(%s) but the CA has not validated it: check that each name serves it over plain "
+                                  "HTTP from certificate_dcv_webroot, or finish the validation%s; the file stays, "
+                                  "run again later to resume" % (
+                                      self.label, order_id, status, int(timeout), where,
+                                      (" at %s" % s["pending_link"]) if s["pending_link"] else ""))
+                    self.say("order %s %s after %ds, DCV not done; the host ends here, a later run resumes"
+                             % (order_id, status, int(timeout)))
+                    return
                 result.update(state="timeout", error="%s: order %s is not issued after %ds: %s; the order is on "
                               "record and the next run resumes it (or raise certificate_wait_timeout)"
                               % (self.label, order_id, int(timeout), orders.why_not_issued(order)))
                 return
-            self.say("order %s %s, waited %ds of %ds" % (order_id, status, int(waited), int(timeout)))
+            self.say("order %s %s%s, waited %ds of %ds" % (
+                order_id, status, " (HTTP file DCV)" if http_dcv and published else "", int(waited), int(timeout)))
             time.sleep(min(delay, max(0.0, timeout - waited)))
             delay = min(float(a["max_poll_interval"]), delay * 1.5)
+        self.dcv_remove(rec, result)
         kinds = certificates.retrieve(client, order_id)
         pem = kinds.get("rsa") or list(kinds.values())[0]
         try:
@@ -233,6 +282,102 @@ class Issue(object):
                       not_after=facts["not_after"], chain_complete=facts["chain_complete"])
         self.say("order %s issued, serial %s, valid until %s (%d API calls)"
                  % (order_id, facts["serial_number"], facts["not_after"], len(client.history)))
+
+    # -- HTTP domain validation (Sectigo CSR hash) --------------------------------
+    def sectigo(self):
+        a = self.a
+        client = SectigoClient(
+            api_url=a["sectigo_api_url"] or os.environ.get("SECTIGO_API_URL") or SECTIGO_API_URL,
+            login_name=a["sectigo_login_name"] or os.environ.get("SECTIGO_LOGIN_NAME"),
+            login_password=a["sectigo_login_password"] or os.environ.get("SECTIGO_LOGIN_PASSWORD"),
+            timeout=float(a["timeout"]), validate_certs=a["validate_certs"],
+            ca_path=a["sectigo_ca_path"] or a["ca_path"] or os.environ.get("WOTRUS_CA_PATH") or None,
+            log=display.vvv)
+        return client
+
+    def dcv_files(self, order_number):
+        """{host path: (content, [names], [URLs])} of the names Sectigo has not validated yet."""
+        client = self.sectigo()
+        self.sectigo_calls += 1
+        try:
+            data = client.get_post_payment_status(order_number)
+        except SectigoError as exc:
+            raise WoTrusError("%s: reading the DCV values of Sectigo order %s failed: %s (certificate_dcv http "
+                              "needs a Sectigo-backed product and certificate_sectigo_* settings)"
+                              % (self.label, order_number, exc.message))
+        finally:
+            self.sectigo_calls += getattr(client, "retried", 0)
+        summary, warnings = sstatus.summarize(data)
+        hashes = summary["csr_hash"]
+        if not hashes.get("md5") or warnings:
+            raise WoTrusError("%s: Sectigo order %s gives no usable CSR-hash DCV values: %s"
+                              % (self.label, order_number, "; ".join(warnings) or "no MD5/SHA256 in dcvStatus"))
+        domains = summary["domains"] or [
+            dict(domain_name=n, dcv_status=None,
+                 **sdcv.domain_values(n, hashes["md5"], hashes["sha256"], hashes["unique_value"]))
+            for n in self.hosts()]
+        files = {}
+        for d in domains:
+            if str(d.get("dcv_status") or "").lower() in DCV_DONE:
+                continue
+            if not d.get("http_file_path"):
+                raise WoTrusError("%s: %s cannot be validated with an HTTP file (a wildcard name): use "
+                                  "certificate_dcv none and validate it by CNAME" % (self.label, d["domain_name"]))
+            path = posixpath.join(posixpath.normpath(self.a["dcv_webroot"]), d["http_file_path"].lstrip("/"))
+            entry = files.setdefault(path, (d["http_file_content"], [], []))
+            entry[1].append(d["domain_name"])
+            entry[2].append(d["http_url"])
+        return files
+
+    def on_host(self, args):
+        """Run wotrus.pki.certificate_dcv_file on the host, over the task's connection."""
+        out = self.action._execute_module(module_name=DCV_MODULE, module_args=args, task_vars=self.task_vars)
+        if out.get("failed"):
+            raise WoTrusError("%s: %s on the host failed: %s" % (self.label, DCV_MODULE, out.get("msg")))
+        return out
+
+    def dcv_publish(self, s, rec, result):
+        """Publish the HTTP validation files of an order in pendingDCV. Returns the host paths, or None
+        when the values are not there yet (the next look tries again)."""
+        number = s.get("order_number")
+        if number in (None, ""):
+            result["dcv_wait"] = "order %s has no orderNumber yet" % s["order_id"]
+            return None
+        files = self.dcv_files(number)
+        if not files:
+            result["dcv_wait"] = "Sectigo lists no name waiting for validation"
+            return []
+        if self.check_mode:
+            result.update(changed=True, state="would_publish_dcv", dcv_files=sorted(files),
+                          msg="%s: order %s is pendingDCV: would publish %s" % (
+                              self.label, s["order_id"], ", ".join(sorted(files))))
+            return None
+        out = self.on_host(dict(state="present", files=[dict(path=p, content=f[0]) for p, f in sorted(files.items())]))
+        # On record: a later run removes them, also when this one ends before issuance.
+        rec["dcv_files"] = sorted(set(rec.get("dcv_files") or []) | set(files))
+        rec["dcv_dirs"] = sorted(set(rec.get("dcv_dirs") or []) | set(out.get("created_dirs") or []))
+        rec["dcv_urls"] = sorted(u for f in files.values() for u in f[2])
+        result["changed"] = result["changed"] or bool(out.get("changed"))
+        for path, (content, names, urls) in sorted(files.items()):
+            self.say("order %s pendingDCV: %s validation file %s for %s" % (
+                s["order_id"], "published" if out.get("changed") else "already there:", path, ", ".join(names)))
+        return sorted(files)
+
+    def dcv_remove(self, rec, result):
+        """Remove the validation files this order published (in this run or an earlier one)."""
+        paths = rec.pop("dcv_files", None)
+        dirs = rec.pop("dcv_dirs", None) or []
+        rec.pop("dcv_urls", None)
+        if not paths or self.check_mode:
+            return
+        try:
+            out = self.on_host(dict(state="absent", files=[dict(path=p) for p in paths], dirs=dirs))
+        except WoTrusError as exc:
+            display.warning("%s; remove %s by hand" % (exc, ", ".join(paths)))
+            return
+        if out.get("changed"):
+            result["changed"] = True
+        self.say("validation file%s removed: %s" % ("s" if len(paths) > 1 else "", ", ".join(paths)))
 
     def revoke(self, result):
         order_id = self.st["order_id"]
@@ -264,6 +409,8 @@ class Issue(object):
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
+    # The API work needs no connection. Only with dcv http does the plugin run a module on the host
+    # (wotrus.pki.certificate_dcv_file); the task's (lazy) connection is there for that.
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
@@ -277,10 +424,11 @@ class ActionModule(ActionBase):
         except AnsibleError:
             raise
         result.update(out)
-        # Never hand the token back, whatever happened.
-        token = args.get("api_token") or os.environ.get("WOTRUS_API_TOKEN")
-        if token:
-            text = json.dumps(result)
-            if token in text:
-                result = json.loads(text.replace(token, "********"))
+        # Never hand the token (or the Sectigo password) back, whatever happened.
+        for secret in (args.get("api_token") or os.environ.get("WOTRUS_API_TOKEN"),
+                       args.get("sectigo_login_password") or os.environ.get("SECTIGO_LOGIN_PASSWORD")):
+            if secret:
+                text = json.dumps(result)
+                if secret in text:
+                    result = json.loads(text.replace(secret, "********"))
         return result

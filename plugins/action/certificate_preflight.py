@@ -22,8 +22,9 @@ CURVES = {256: "secp256r1", 384: "secp384r1"}
 ITEM_KEYS = frozenset([
     "name", "common_name", "subject_alt_names", "key_type", "key_size", "product_id", "month", "organization",
     "cert_path", "key_path", "chain_path", "fullchain_path", "record_path", "owner", "group", "mode",
-    "key_mode", "services",
+    "key_mode", "services", "dcv", "dcv_webroot",
 ])
+DCV_MODES = ("none", "http")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 DNS_RE = re.compile(r"^(\*\.)?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 IP_RE = re.compile(r"^[0-9.]+$|^[0-9A-Fa-f:]+$")
@@ -82,6 +83,20 @@ class Checker(object):
         url = s.get("certificate_api_url")
         if url and not re.match(r"^https?://[^/\s]+", str(url)):
             self.err("certificate_api_url", "must be an https:// URL, got %r" % url)
+
+    def sectigo_checks(self):
+        """Only when a certificate uses dcv http: what reading its DCV values from Sectigo needs."""
+        s = self.s
+        url = s.get("certificate_sectigo_api_url")
+        if url and not re.match(r"^https://[^/\s]+", str(url)):
+            self.err("certificate_sectigo_api_url", "must be an https:// URL (Sectigo answers -1 over plain HTTP), "
+                     "got %r" % url)
+        if not s.get("certificate_sectigo_login_name"):
+            self.err("certificate_sectigo_login_name", "is required when certificate_dcv is http (the Sectigo login "
+                     "that reads the order's DCV values); or set SECTIGO_LOGIN_NAME on the controller")
+        if not s.get("certificate_sectigo_login_password_set", True):
+            self.err("certificate_sectigo_login_password", "is required when certificate_dcv is http; or set "
+                     "SECTIGO_LOGIN_PASSWORD on the controller")
 
     def path(self, var, value, required=True):
         if value in (None, ""):
@@ -208,6 +223,19 @@ class Checker(object):
             if not svc.get("reload") and not svc.get("unit"):
                 self.err(vs, "needs reload (a command) or unit (a systemd unit) so the service loads the new files")
             out_services.append(dict(name=svc["name"], test=svc.get("test"), reload=svc.get("reload"), unit=svc.get("unit")))
+        dcv_mode = raw.get("dcv", d.get("dcv") or "none")
+        var_d = p + ".dcv" if "dcv" in raw else "certificate_dcv"
+        if dcv_mode not in DCV_MODES:
+            self.err(var_d, "must be none or http, got %r" % (dcv_mode,))
+            dcv_mode = "none"
+        webroot = None
+        if dcv_mode == "http":
+            for name_ in clean:
+                if name_.startswith("*."):
+                    self.err(var_d, "http cannot validate the wildcard name %s (Sectigo takes no HTTP file for "
+                             "wildcards): use none and validate it by CNAME" % name_)
+            webroot = self.path(p + ".dcv_webroot" if "dcv_webroot" in raw else "certificate_dcv_webroot",
+                                raw.get("dcv_webroot", d.get("dcv_webroot") or "/var/www/html"))
         paths = [x for x in (cert_path, key_path, chain_path, fullchain_path, record_path) if x]
         if len(set(paths)) != len(paths):
             self.err(p, "cert_path, key_path, chain_path, fullchain_path and record_path must all differ")
@@ -219,6 +247,7 @@ class Checker(object):
             record_path=record_path, staged_key_path=C.default_staged_key_path(key_path) if key_path else None,
             owner=raw.get("owner", d.get("owner")), group=raw.get("group", d.get("group")),
             mode=modes.get("mode"), key_mode=modes.get("key_mode"), services=out_services,
+            dcv=dcv_mode, dcv_webroot=webroot,
         )
 
     def run(self, certificates):
@@ -228,6 +257,8 @@ class Checker(object):
             return []
         items = [self.item(i, c) for i, c in enumerate(certificates)]
         items = [x for x in items if x is not None]
+        if any(it["dcv"] == "http" for it in items):
+            self.sectigo_checks()
         seen = {}
         for i, it in enumerate(items):
             for key in ("name", "cert_path", "key_path"):

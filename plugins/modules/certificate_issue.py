@@ -25,6 +25,13 @@ description:
     (C(host1 www: order 89CB... pendingCAIssued, waited 30s of 600s)), up to O(wait_timeout).
     An order that needs a person (C(pendingDCV), C(pending) with a C(pendingLink)) ends the wait at
     once with RV(state=needs_person) and the link."
+  - With O(dcv=http), an order in C(pendingDCV) does not end the wait. The CSR-hash values of its
+    C(orderNumber) are read from Sectigo (O(sectigo_api_url)), the file
+    C(/.well-known/pki-validation/<MD5>.txt) is published under O(dcv_webroot) on the host with
+    M(wotrus.pki.certificate_dcv_file) (run over the task's connection), and the wait goes on.
+    The file paths go on the order record (C(dcv_files)); once the order is issued (or rejected)
+    every file on record is removed. When the CA has not validated within O(wait_timeout) the
+    result is RV(state=needs_person) and the file stays, so a later run can resume the order.
   - When issued, fetches the PEMs, builds the chain leaf-first from signatures and checks that the
     certificate holds the CSR's key.
   - API errors do not fail the task; they are returned in RV(error) (with the HTTP status and
@@ -100,13 +107,36 @@ options:
     description: Seconds to wait for each answer.
     type: float
     default: 30
+  dcv:
+    description: C(http) publishes the HTTP validation file of an order in C(pendingDCV) (Sectigo-backed products).
+    type: str
+    choices: [none, http]
+    default: none
+  dcv_webroot:
+    description: The web root on the host that every name serves over plain HTTP.
+    type: str
+    default: /var/www/html
+  sectigo_api_url:
+    description:
+      - Sectigo's C(!getPostPaymentStatus) URL (O(dcv=http)). If not set, E(SECTIGO_API_URL) on the controller,
+        then C(https://secure.trust-provider.com/products/!getPostPaymentStatus).
+    type: str
+  sectigo_login_name:
+    description: The Sectigo login. If not set, E(SECTIGO_LOGIN_NAME) on the controller.
+    type: str
+  sectigo_login_password:
+    description: The Sectigo password, never returned. If not set, E(SECTIGO_LOGIN_PASSWORD) on the controller.
+    type: str
+  sectigo_ca_path:
+    description: A PEM bundle to verify Sectigo with. If not set, O(ca_path).
+    type: path
 attributes:
   action:
     support: full
     description: Runs on the controller.
   check_mode:
     support: full
-    description: Sends no POST; reads a recorded order; says what would be ordered.
+    description: Sends no POST; reads a recorded order; says what would be ordered; publishes no DCV file.
   diff_mode:
     support: none
     description: Nothing on disk changes here.
@@ -116,6 +146,7 @@ requirements:
 seealso:
   - module: wotrus.pki.certificate_status
   - module: wotrus.pki.certificate_deploy
+  - module: wotrus.pki.certificate_dcv_file
 '''
 
 EXAMPLES = r'''
@@ -136,7 +167,7 @@ RETURN = r'''
 state:
   description: >-
     C(issued), C(needs_person), C(timeout), C(failed), C(revoked), C(would_order), C(would_revoke),
-    C(none), C(error).
+    C(would_publish_dcv), C(none), C(error).
   type: str
   returned: always
 error:
@@ -183,4 +214,8 @@ api_calls:
   description: How many HTTP calls were made to the API.
   type: int
   returned: always
+sectigo_calls:
+  description: How many calls were made to Sectigo (O(dcv=http)).
+  type: int
+  returned: when Sectigo was called
 '''

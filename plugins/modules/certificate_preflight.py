@@ -27,13 +27,16 @@ options:
   defaults:
     description:
       - Values used for a key a certificate does not set. Keys C(dir), C(key_type), C(key_size),
-        C(product_id), C(month), C(organization), C(owner), C(group), C(mode), C(key_mode), C(services).
+        C(product_id), C(month), C(organization), C(owner), C(group), C(mode), C(key_mode), C(services),
+        C(dcv), C(dcv_webroot).
     type: dict
     required: true
   settings:
     description:
       - Role-wide settings to check, by variable name (C(certificate_renew_before_days),
         C(certificate_revoke), C(certificate_revoke_proof_path), ...).
+      - When a certificate uses C(dcv=http), C(certificate_sectigo_api_url), C(certificate_sectigo_login_name)
+        and C(certificate_sectigo_login_password_set) (a boolean, never the password) are checked too.
     type: dict
     default: {}
 attributes:
