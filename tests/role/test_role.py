@@ -23,6 +23,46 @@ def served_serials(env):
     return dict((h["name"], serial(env.served(h))) for h in env.hosts)
 
 
+def process_tree(pid):
+    """pid and all its descendants (Ansible's workers call setsid, so a process
+    group does not hold them)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo.extend(children.get(p, []))
+    return tree
+
+
+def kill_tree(pid):
+    """SIGKILL a process and every descendant at once, like a crash of the controller."""
+    tree = process_tree(pid)
+    for p in tree:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return tree
+
+
+def alive(pid):
+    """Running (a zombie waiting for its reaper counts as gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def assert_ok(proc, env):
     assert proc.returncode == 0, proc.stdout[-6000:]
     recap = env.recap(proc.stdout)
@@ -150,9 +190,16 @@ def test_killed_after_create_resumes_the_same_orders(role_env):
             assert time.monotonic() < deadline, "the Create calls did not come"
             time.sleep(0.1)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
+        killed = kill_tree(proc.pid)
         proc.wait(30)
         proc.stdout.close()
+    assert len(killed) > 1, "the run had no worker processes when it was killed"
+    # Nothing of the killed run may go on working (a left-over worker would
+    # poll and deploy behind the next run's back).
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in killed[1:]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in killed[1:] if alive(p)], "processes of the killed run survive"
     sb.mgmt_delete("/faults")
     assert len(sb.mgmt_get("/orders")) == orders_before + len(env.hosts)
     proc = env.play(extra={"certificate_renew_before_days": 400})
