@@ -263,7 +263,14 @@ class Deployer(object):
     def _backup(self, path):
         if path in self.backups or not os.path.exists(path):
             return self.backups.get(path)
-        self.backups[path] = self.module.backup_local(path)
+        try:
+            self.backups[path] = self.module.backup_local(path)
+        except Exception as exc:  # pylint: disable=broad-except  # backup_local raises a bare Exception
+            raise DeployError("%s: could not back up %s (%s); nothing was changed"
+                              % (self.p["name"], path, to_native(exc.__cause__ or exc)))
+        if path == self.p["key_path"] and self.backups[path]:
+            # The copy keeps the old key's mode, which may be looser: a key backup is 0600.
+            os.chmod(self.backups[path], 0o600)
         return self.backups[path]
 
     def _attrs(self, path, mode, changed=False):
