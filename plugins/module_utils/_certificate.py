@@ -183,6 +183,11 @@ def renewal_month(month, days_left):
     return month
 
 
+def missing_dirs(paths):
+    """The directories of ``paths`` that do not exist, sorted, each once."""
+    return sorted(set(d for d in (os.path.dirname(x) for x in paths if x) if d and not os.path.isdir(d)))
+
+
 def compute_status(p, now=None):
     """The state of one certificate on this host and what is due.
 

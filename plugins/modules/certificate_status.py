@@ -43,6 +43,13 @@ options:
     description:
       - Where a new key waits until its certificate is deployed. Default O(key_path) followed by C(.pending).
     type: path
+  other_paths:
+    description:
+      - The other files the certificate is deployed to (chain, full chain). Only their directories are looked at,
+        for RV(missing_dirs).
+    type: list
+    elements: path
+    default: []
   common_name:
     description: The common name the certificate must have.
     type: str
@@ -151,6 +158,14 @@ staged_key_path:
   description: Where the new key is staged.
   type: str
   returned: success
+missing_dirs:
+  description:
+    - The directories of O(cert_path), O(key_path), O(record_path) and O(other_paths) that do not exist, sorted.
+      The role makes them before it makes a key or places an order, so an order is never bought for files that
+      cannot be written.
+  type: list
+  elements: str
+  returned: success
 staged_csr_path:
   description: Where the CSR of a due order is kept until its certificate is deployed.
   type: str
@@ -207,6 +222,7 @@ def main():
             key_rotation=dict(type="str", default="always", choices=["always", "never"]),
             reissue=dict(type="bool", default=False),
             revoke=dict(type="bool", default=False),
+            other_paths=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -216,6 +232,7 @@ def main():
     p["record_path"] = p["record_path"] or C.default_record_path(p["cert_path"])
     p["staged_key_path"] = p["staged_key_path"] or C.default_staged_key_path(p["key_path"])
     result = C.compute_status(p)
+    result["missing_dirs"] = C.missing_dirs([p["cert_path"], p["key_path"], p["record_path"]] + p["other_paths"])
     module.exit_json(changed=False, **result)
 
 

@@ -379,3 +379,11 @@ def test_record_round_trip(host):
     assert rec["deployed_serial"] == "1234ABCD"
     assert C.dump_record(rec).endswith("\n")
     assert C.read_record(str(host.dir / "absent.json")) is None
+
+
+def test_missing_dirs_lists_each_absent_parent_once(tmp_path):
+    there = tmp_path / "there"
+    there.mkdir()
+    paths = [str(there / "a.crt"), str(tmp_path / "gone" / "a.key"), str(tmp_path / "gone" / "a.json"),
+             str(tmp_path / "also" / "x" / "chain.pem"), None, ""]
+    assert C.missing_dirs(paths) == sorted([str(tmp_path / "also" / "x"), str(tmp_path / "gone")])

@@ -1,0 +1,55 @@
+"""A certificate whose key goes to an existing directory and whose other files
+go to the default certificate_dir (/etc/ssl/wotrus, which the hosts do not
+have): the role makes the directory before it makes a key or orders, so it
+never buys a certificate it then cannot deploy; a re-run has nothing to do."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import subprocess
+
+from conftest import GROUP_VARS, PRODUCT
+
+DEFAULT_PATHS_CERT = """\
+certificate_list:
+  - name: plain
+    common_name: "{{ test_host_server_name }}"
+    key_type: ecdsa
+    key_size: 256
+    key_path: /etc/ssl/test-host/plain.key
+"""
+
+
+def test_default_directory_is_made_before_the_order(role_env):
+    env = role_env
+    for h in env.hosts:
+        assert not env.host_file(h, "/etc/ssl/wotrus").exists()
+    inv = env.work / "inventory-default-dir"
+    shutil.rmtree(inv, ignore_errors=True)
+    (inv / "group_vars").mkdir(parents=True)
+    shutil.copy(env.inventory, inv / "hosts.ini")
+    group_vars = GROUP_VARS.format(api_url=env.sandbox.api_url, roots=env.sandbox.roots, product=PRODUCT)
+    group_vars = group_vars[:group_vars.index("certificate_list:")] + DEFAULT_PATHS_CERT
+    (inv / "group_vars" / "wotrus_certificate_hosts.yml").write_text(group_vars)
+    cmd = env.command("site.yml")
+    cmd[cmd.index("-i") + 1] = str(inv / "hosts.ini")
+
+    creates = env.counts()["POST /v1/Order/Create"]
+    proc = subprocess.run(cmd, cwd=str(env.work), env=env.env(), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert env.counts()["POST /v1/Order/Create"] == creates + len(env.hosts)
+    for h in env.hosts:
+        d = env.host_file(h, "/etc/ssl/wotrus")
+        assert d.is_dir() and stat.S_IMODE(d.stat().st_mode) == 0o755
+        for name in ("plain.crt", "plain.chain.pem", "plain.fullchain.pem", "plain.crt.wotrus.json"):
+            assert (d / name).is_file(), name
+        assert stat.S_IMODE(env.host_file(h, "/etc/ssl/test-host/plain.key").stat().st_mode) == 0o600
+
+    total = env.counts()["total"]
+    again = subprocess.run(cmd, cwd=str(env.work), env=env.env(), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert all(r["changed"] == 0 for r in env.recap(again.stdout).values()), again.stdout[-3000:]
+    assert env.counts()["total"] == total
