@@ -17,7 +17,7 @@ GET_PIP     := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv demo test lint changelog-lint sanity unit sandbox-test integration hosts-test role-test bench clean
+.PHONY: help venv demo test lint changelog-lint sanity unit sandbox-test integration hosts-test role-test package-check bench clean
 
 help:
 	@echo "make demo   start the sandbox, issue and deploy certificates, show where they are"
@@ -35,7 +35,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	ln -sfn ../../.. .collections/ansible_collections/wotrus/pki
 	touch $@
 
-test: lint sanity unit sandbox-test integration hosts-test role-test
+test: lint sanity unit sandbox-test integration hosts-test role-test package-check
 	@echo "make test: all suites passed"
 
 lint: $(STAMP) changelog-lint
@@ -73,6 +73,11 @@ role-test: $(STAMP)
 
 hosts-test: $(STAMP)
 	bash tests/hosts/selftest.sh
+
+# Last in `make test`, when .tmp holds the test keys: the built collection must
+# hold nothing but the collection, and no private key.
+package-check: $(STAMP)
+	$(BIN)/python tools/package_check.py
 
 # Figures, not pass/fail: not part of `make test`.
 bench: $(STAMP)

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Build the collection and check what it would ship.
+
+Fails when the tarball holds anything that is not the collection (test and
+demo state, the sandbox, CI files) or any private key material: `.tmp/` of a
+used checkout holds SSH and CA keys, and `build_ignore` in galaxy.yml is what
+keeps them out.
+"""
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ALLOWED_TOP = {"MANIFEST.json", "FILES.json", "README.md", "meta", "plugins", "roles", "playbooks",
+               "docs", "changelogs", "tests", "extensions", "LICENSE", "COPYING"}
+ALLOWED_TESTS = ("tests/unit", "tests/integration", "tests/sanity")
+SECRET_MARKERS = (b"PRIVATE KEY-----",)
+
+
+def main():
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run([sys.executable, "-m", "ansible", "galaxy", "collection", "build", "--force",
+                        "--output-path", out, str(ROOT)], check=True, stdout=subprocess.DEVNULL)
+        tarball = next(pathlib.Path(out).glob("*.tar.gz"))
+        problems = []
+        with tarfile.open(tarball) as tar:
+            members = tar.getmembers()
+            for m in members:
+                top = m.name.split("/", 1)[0]
+                if top not in ALLOWED_TOP:
+                    problems.append("not part of the collection: %s" % m.name)
+                elif top == "tests" and "/" in m.name and not m.name.startswith(ALLOWED_TESTS):
+                    problems.append("test material that is not unit/integration: %s" % m.name)
+                if m.isfile():
+                    data = tar.extractfile(m).read()
+                    if any(marker in data for marker in SECRET_MARKERS):
+                        problems.append("private key material in %s" % m.name)
+    for p in problems:
+        print("package-check: " + p)
+    print("package-check: %s, %d members, %s" % (tarball.name, len(members), "FAILED" if problems else "clean"))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
