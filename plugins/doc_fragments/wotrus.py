@@ -28,11 +28,14 @@ options:
     description:
       - Whether to verify the TLS certificate of the API.
       - Setting it to V(false) makes the module warn; use it for tests only, and prefer O(ca_path).
+      - V(false) wins over O(ca_path), as for C(ansible.builtin.uri). Nothing is verified then, and the
+        warning says that O(ca_path) is ignored.
     type: bool
     default: true
   ca_path:
     description:
       - A PEM file of CA certificates to verify the API with (for example the sandbox's roots).
+      - Used only while O(validate_certs) is V(true).
     type: path
   timeout:
     description:

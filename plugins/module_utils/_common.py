@@ -46,11 +46,19 @@ def create_module(argument_spec, **kwargs):
     return module
 
 
+def validate_certs_warning(ca_path=None):
+    """The warning for validate_certs=false (which wins over ca_path)."""
+    msg = ("validate_certs is false: the API's TLS certificate is not verified, and the token could be sent to "
+           "anyone on the path; use ca_path instead")
+    if ca_path:
+        msg += " (ca_path %s is ignored while validate_certs is false)" % ca_path
+    return msg
+
+
 def client_from_module(module, **kwargs):
     p = module.params
-    if not p["validate_certs"] and not p["ca_path"]:
-        module.warn("validate_certs is false: the API's TLS certificate is not verified, and the "
-                    "token could be sent to anyone on the path; use ca_path instead")
+    if not p["validate_certs"]:
+        module.warn(validate_certs_warning(p["ca_path"]))
     timeout = float(p["timeout"])
     return WoTrusClient(
         p["api_url"], p["api_token"], validate_certs=p["validate_certs"], ca_path=p["ca_path"],

@@ -15,7 +15,8 @@ description:
     yet, so that the next run resumes that order and creates none.
   - With O(certificate), checks that the certificate holds the public key of the staged key
     (O(staged_key_path)) or of the key in use (O(key_path)), and that O(chain) verifies
-    (each certificate signed by the next, the last one by O(root) when given). Only then it
+    (each certificate signed by the next; when O(root) is given, the last one signed by it or holding its
+    name and key, as a cross certificate of it does). Only then it
     stages certificate, chain and full chain next to their targets, keeps a timestamped backup of
     every file it replaces, and renames the new files into place (a staged key last). A failure
     half way puts every file back.
@@ -229,18 +230,15 @@ class Deployer(object):
             raise DeployError(
                 "%s: the certificate (serial %s) does not match the staged key %s nor the key %s; nothing was "
                 "changed" % (p["name"], C.serial_hex(leaf), self.staged_key_path, p["key_path"]))
-        current = leaf
-        for i, c in enumerate(chain):
-            if not wchain.issued_by(current, c):
-                raise DeployError("%s: the chain does not verify: certificate %d (%s) is not signed by the next "
-                                  "one (%s); nothing was changed" % (p["name"], i, current.subject.rfc4514_string(),
-                                                                     c.subject.rfc4514_string()))
-            current = c
+        roots = None
         if p["root"]:
             roots = C.load_certs(p["root"].encode("utf-8"))
-            if not roots or not any(wchain.issued_by(current, r) for r in roots):
-                raise DeployError("%s: the chain does not end at the given root (top: %s); nothing was changed"
-                                  % (p["name"], current.issuer.rfc4514_string()))
+        try:
+            # The same check as wotrus_certificate's chain_complete: each certificate signed by the next,
+            # the top signed by a root or certifying a root's name and key (a cross certificate of it).
+            wchain.check_path(leaf, chain, roots)
+        except wchain.ChainError as exc:
+            raise DeployError("%s: %s; nothing was changed" % (p["name"], exc))
         now = C.utc_now()
         if C.not_after(leaf) <= now:
             raise DeployError("%s: the certificate (serial %s) expired at %s; nothing was changed"

@@ -13,7 +13,9 @@ description:
   - Reads the order, waits until it is issued (O(wait)), retrieves the PEMs (C(GET /v1/Certificate/RetrievePem))
     and returns the certificate, its chain and facts about it.
   - The chain is ordered by verifying signatures, not by the API's array order (root first). It starts with the
-    leaf's issuer and leaves out the self-signed root; a cross certificate stays in it.
+    leaf's issuer and leaves out the self-signed root. It is the shortest path to a self-signed certificate of
+    the array, so a cross certificate is in it only when it is needed to reach a root of the array (with
+    C([R2, R2 cross-signed by R1, intermediate]) the chain is the intermediate and the root R2).
   - Optionally writes the certificate, chain and full chain to files, atomically, with owner, group and mode,
     and a backup. The result is changed only when a file changes.
 author:
@@ -132,13 +134,25 @@ fullchain:
   returned: when issued
   type: str
 root:
-  description: The self-signed root of the API's chain array (PEM), or null when the array holds none.
+  description:
+    - The self-signed certificate of the API's chain array that the chain reaches (PEM).
+    - When the chain reaches none, the first self-signed certificate of the array (and RV(chain_complete) is
+      false), or null when the array holds none.
   returned: when issued
   type: str
 chain_complete:
-  description: Whether the chain leads from the certificate to RV(root).
+  description:
+    - Whether the chain leads from the certificate to RV(root) (its last certificate is signed by RV(root) or is a
+      cross certificate of it, holding its name and key).
   returned: when issued
   type: bool
+unused_certificates:
+  description:
+    - The certificates of the API's chain array that are neither in RV(chain) nor RV(root) (PEM), for example a cross
+      certificate that is not needed to reach RV(root).
+  returned: when issued
+  type: list
+  elements: str
 not_before:
   description: Start of validity (UTC, ISO 8601).
   returned: when issued
@@ -229,7 +243,7 @@ def ensure_certificate(module, client):
     status = orders.status_of(order)
     if status != protocol.STATUS_ISSUED:
         if not p["wait"]:
-            if status in protocol.FINAL_STATUSES or status == protocol.STATUS_PENDING_REVOKE:
+            if status in protocol.DEAD_STATUSES:
                 raise OrderStateError("order %s has no certificate to fetch: %s"
                                       % (order_id, orders.why_not_issued(order)), details=dict(status=status))
             s = orders.summary(order)

@@ -40,6 +40,11 @@ options:
       - If not set, it is derived from O(product_id), the common name, the sorted O(hosts), the CSR's
         public key, O(month), O(csr_sign)'s key and O(bind_rsa_product_id) (C(wtp-) and 40 hex digits).
         The same inputs give the same key on every run.
+      - So a renewal that reuses the key (or sends no CSR) derives last time's key, and the service returns
+        last time's order (C(changed=false)) instead of creating one. When a Create with a derived key returns
+        an order that is issued, revoked (or being revoked), rejected or closed and was created more than a day
+        before the run, the module warns. To renew with the same key, pass a new O(idempotence_id) (for example one naming
+        the year or the renewal), or use a new key.
       - It is 1 to 64 letters, digits and the characters C(.), C(_), C(:) and C(-).
     type: str
   record_path:
@@ -379,6 +384,10 @@ def ensure_present(module, client):
     order = orders.get_order(client, created.order_id)
     existed = orders.created_before(order, started) is True
     changed = not existed
+    if existed and not params["idempotence_id"]:
+        warning = orders.reused_order_warning(order, started, key)
+        if warning:
+            module.warn(warning)
     if params["record_path"]:
         record = orders.make_record(key, created.order_id, created.order_id_rsa, **names)
         changed = write_record(module, params["record_path"], record) or changed

@@ -133,12 +133,6 @@ from ansible_collections.wotrus.pki.plugins.module_utils._common import (
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs, orders, protocol
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import ApiError, InputError, OrderStateError
 
-NOT_REISSUABLE = frozenset([
-    protocol.STATUS_PENDING_SUBMIT, protocol.STATUS_PENDING_DCV, protocol.STATUS_PENDING_CA_ISSUED,
-    protocol.STATUS_PENDING_AUTO_ISSUE, protocol.STATUS_PENDING, protocol.STATUS_CLOSED,
-    protocol.STATUS_REJECTED, protocol.STATUS_REVOKED, protocol.STATUS_PENDING_REVOKE,
-])
-
 
 def new_order_facts(client, new_order_id):
     order = orders.get_order(client, new_order_id)
@@ -172,7 +166,7 @@ def ensure_reissued(module, client):
 
     old = orders.get_order(client, order_id)
     status = orders.status_of(old)
-    if status in NOT_REISSUABLE:
+    if status in protocol.NOT_REISSUABLE_STATUSES:
         raise OrderStateError("order %s is %s; only an issued certificate can be reissued" % (order_id, status))
     if protocol.ci_get(old, "csr_Sign", "csrSign") and not proof:
         raise InputError("proof_path", "is required: order %s is an SM2 order, and the API requires a revocation "

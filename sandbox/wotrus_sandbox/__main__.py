@@ -75,6 +75,12 @@ def _delay(text):
     return state.strip(), value
 
 
+def _cross_sign(text):
+    if text != C.CROSS_SIGN_R2_SELF_SIGNED:
+        raise argparse.ArgumentTypeError("the only value --cross-sign takes is %s (or none)" % C.CROSS_SIGN_R2_SELF_SIGNED)
+    return text
+
+
 def _resolve(text):
     name, sep, addr = text.partition("=")
     if not sep or not name.strip() or not addr.strip():
@@ -124,8 +130,11 @@ def build_parser():
     k.add_argument("--no-check-file-magic", dest="check_file_magic", action="store_false", default=None,
                    help="do not refuse fileContent whose bytes do not match fileType")
     k.add_argument("--unpaid", action="store_true", default=None, help="new orders start with isPay 0 and wait")
-    k.add_argument("--cross-sign", action="store_true", default=None,
-                   help="cross-signed chain: [root A, cross B-by-A, intermediate under B]; roots.pem holds A and B")
+    k.add_argument("--cross-sign", nargs="?", const=True, default=None, type=_cross_sign,
+                   metavar=C.CROSS_SIGN_R2_SELF_SIGNED,
+                   help="cross-signed chain, roots.pem holds A and B: [root A, cross B-by-A, intermediate under B]; "
+                        "with the value %s: [root B, cross B-by-A, intermediate under B] [off]"
+                        % C.CROSS_SIGN_R2_SELF_SIGNED)
     k.add_argument("--no-crl-in-leaf", dest="crl_in_leaf", action="store_false", default=None,
                    help="leave the CRL distribution point out of issued certificates")
     k.add_argument("--push-url", help="partner URL the push (8.1) is POSTed to [off]")

@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
+from wotrus_sandbox.config import CROSS_SIGN_R2_SELF_SIGNED
+
 # id-kp-documentSigning (RFC 9336).
 EKU_DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 # The SM2 curve (GB/T 32918); the cryptography library cannot load such keys.
@@ -173,23 +175,31 @@ class CA:
         self.issuing_b = cert("issuing-b.pem")
 
     # -- what is published -------------------------------------------------
-    def roots(self, cross: bool) -> list:
+    # ``cross`` below is the cross_sign setting: False, True or "r2-self-signed".
+    def roots(self, cross) -> list:
         return [self.root_a, self.root_b] if cross else [self.root_a]
 
-    def roots_pem(self, cross: bool) -> str:
+    def roots_pem(self, cross) -> str:
         return "".join(_pem(c) for c in self.roots(cross))
 
-    def intermediates_pem(self, cross: bool) -> str:
+    def intermediates_pem(self, cross) -> str:
         certs = [self.cross, self.issuing_b] if cross else [self.issuing_a]
         return "".join(_pem(c) for c in certs)
 
-    def chain_pems(self, cross: bool) -> list:
-        """The chains_* array: root first, (cross,) intermediate last."""
+    def chain_pems(self, cross) -> list:
+        """The chains_* array: root first, (cross,) intermediate last.
+
+        ``cross``: False = [A, issuing(A)]; True = [A, cross(B by A), issuing(B)];
+        ``"r2-self-signed"`` = [B, cross(B by A), issuing(B)] -- the self-signed
+        root B signs the intermediate, the cross certificate is there for
+        clients that trust only A."""
+        if cross == CROSS_SIGN_R2_SELF_SIGNED:
+            return [_pem(self.root_b), _pem(self.cross), _pem(self.issuing_b)]
         if cross:
             return [_pem(self.root_a), _pem(self.cross), _pem(self.issuing_b)]
         return [_pem(self.root_a), _pem(self.issuing_a)]
 
-    def write_roots(self, state_dir: pathlib.Path, cross: bool) -> pathlib.Path:
+    def write_roots(self, state_dir: pathlib.Path, cross) -> pathlib.Path:
         path = pathlib.Path(state_dir) / "roots.pem"
         _write_public(path, self.roots_pem(cross).encode())
         return path

@@ -23,6 +23,10 @@ RSA_ORDER_ID_FIELDS = ("orderId", "orderId_RSA", "both")
 KINDS = ("ssl", "sm2", "document")
 BACKENDS = ("wotrus", "sectigo")
 DCV_MODES = ("delay", "http")
+# cross_sign: false = [root A, issuing under A]; true = [root A, cross (B by A), issuing under B];
+# "r2-self-signed" = [root B, cross (B by A), issuing under B]. roots.pem holds A and B unless false.
+CROSS_SIGN_R2_SELF_SIGNED = "r2-self-signed"
+CROSS_SIGN_VALUES = (False, True, CROSS_SIGN_R2_SELF_SIGNED)
 
 SSL_OV_SECTIGO = "8F6A3C1D-2B4E-4C5F-9A7B-1D2E3F4A5B6C"
 SM2_PRODUCT = "E2B9C4A1-7D3F-4B8E-9C6A-5F1D2E3B4A7C"
@@ -85,7 +89,9 @@ DEFAULTS = {
     # New orders start unpaid (isPay 0) and do not advance until paid
     # (POST /orders/{id}/state {"is_pay": 1}).
     "unpaid": False,
-    # Cross-signed chain: intermediate under root B, cross (B by A) in chains_*; roots.pem holds A and B.
+    # Cross-signed chain, intermediate under root B and the cross certificate (B by A) in chains_*;
+    # roots.pem holds A and B. true: chains_* = [root A, cross, intermediate] (the cross is needed to reach
+    # A); "r2-self-signed": chains_* = [root B, cross, intermediate] (B signs the intermediate itself).
     "cross_sign": False,
     # Put a CRL distribution point (the management /crl URL) in issued leaves.
     "crl_in_leaf": True,
@@ -222,9 +228,11 @@ def validate(settings):
         raise ConfigError("page_style must be one of %s" % (PAGE_STYLES,))
     if settings["rsa_order_id_field"] not in RSA_ORDER_ID_FIELDS:
         raise ConfigError("rsa_order_id_field must be one of %s" % (RSA_ORDER_ID_FIELDS,))
-    for key in ("accept_unknown_keys", "check_csr_names", "check_file_magic", "unpaid", "cross_sign", "crl_in_leaf"):
+    for key in ("accept_unknown_keys", "check_csr_names", "check_file_magic", "unpaid", "crl_in_leaf"):
         if not isinstance(settings[key], bool):
             raise ConfigError("%s must be true or false" % key)
+    if not (isinstance(settings["cross_sign"], bool) or settings["cross_sign"] == CROSS_SIGN_R2_SELF_SIGNED):
+        raise ConfigError("cross_sign must be true, false or %r" % CROSS_SIGN_R2_SELF_SIGNED)
     _check_delays(settings["delays"], "delays")
     _num(settings, "revoke_delay")
     _num(settings, "validity_minutes", minimum=0.05, allow_none=True)

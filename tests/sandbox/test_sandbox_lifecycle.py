@@ -12,6 +12,7 @@ import time
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from sandbox_helpers import JPG_B64, PDF_B64, SM2, SSL_DV, SSL_OV_SECTIGO, create_body, make_csr
 from wotrus_sandbox.shared import protocol as P
@@ -242,6 +243,68 @@ def test_issued_chain_verifies_with_openssl(client, sb, tmp_path, cross):
         assert r.returncode == 0, r.stdout + r.stderr
         r = _openssl_verify(tmp_path, str(tmp_path / "a.pem"), chain[2:], d["pem_RSA"])
         assert r.returncode != 0
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not installed")
+def test_r2_self_signed_layout_verifies_with_openssl(client, sb, tmp_path):
+    # cross_sign "r2-self-signed": [root B (self-signed), cross (B by A), intermediate under B],
+    # the layout of a CA whose new root is also cross-signed by its old one; roots.pem holds A and B.
+    sb.mgmt_post("/config", {"cross_sign": "r2-self-signed"})
+    roots_pem = open(sb.roots).read()
+    assert roots_pem.count("BEGIN CERTIFICATE") == 2
+    assert sb.mgmt_get("/roots") == roots_pem
+    oid = _issued(client, sb, cn="r2.example.com", hosts=())
+    d = client.retrieve(oid)["data"]
+    chain = d["chains_RSA"]
+    certs = [x509.load_pem_x509_certificate(c.encode()) for c in chain]
+    assert len(certs) == 3
+    root_b, cross, inter = certs
+    root_a, root_b_trusted = x509.load_pem_x509_certificates(roots_pem.encode())
+    assert root_b.subject == root_b.issuer and root_b == root_b_trusted
+    assert cross.subject == root_b.subject and cross.issuer != cross.subject
+    assert cross.public_key() == root_b.public_key()
+    assert inter.issuer == root_b.subject
+    leaf = x509.load_pem_x509_certificate(d["pem_RSA"].encode())
+    assert leaf.issuer == inter.subject
+    # with every root trusted, the intermediate alone makes the path (to B)
+    r = _openssl_verify(tmp_path, sb.roots, chain[2:], d["pem_RSA"])
+    assert r.returncode == 0 and "OK" in r.stdout, r.stdout + r.stderr
+    # only B trusted: the same
+    (tmp_path / "b.pem").write_text(chain[0])
+    r = _openssl_verify(tmp_path, str(tmp_path / "b.pem"), chain[2:], d["pem_RSA"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    # only A trusted: the cross certificate makes the path
+    assert cross.issuer == root_a.subject
+    (tmp_path / "a.pem").write_text(_pem(root_a))
+    r = _openssl_verify(tmp_path, str(tmp_path / "a.pem"), chain[1:], d["pem_RSA"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = _openssl_verify(tmp_path, str(tmp_path / "a.pem"), chain[2:], d["pem_RSA"])
+    assert r.returncode != 0
+    # the intermediates endpoint holds the cross certificate and the intermediate
+    assert sb.mgmt_get("/intermediates") == chain[1] + chain[2]
+
+
+def test_cross_sign_values(sb):
+    with pytest.raises(SandboxError):
+        sb.mgmt_post("/config", {"cross_sign": "r1"})
+    with pytest.raises(SandboxError):
+        sb.mgmt_post("/config", {"cross_sign": 1})
+    assert sb.mgmt_post("/config", {"cross_sign": "r2-self-signed"})["cross_sign"] == "r2-self-signed"
+
+
+def test_cross_sign_flag():
+    from wotrus_sandbox.__main__ import build_parser, overrides_from
+    def parse(args):
+        return build_parser().parse_args(["--state-dir", "/nonexistent"] + args)
+    assert overrides_from(parse(["--cross-sign"]))["cross_sign"] is True
+    assert overrides_from(parse(["--cross-sign", "r2-self-signed"]))["cross_sign"] == "r2-self-signed"
+    assert "cross_sign" not in overrides_from(parse([]))
+    with pytest.raises(SystemExit):
+        parse(["--cross-sign", "r1"])
+
+
+def _pem(cert):
+    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
 class _Receiver:

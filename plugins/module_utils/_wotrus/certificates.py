@@ -20,13 +20,6 @@ from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import orders
 # RetrievePem keys per kind of certificate.
 KINDS = (("rsa", "pem_RSA", "chains_RSA"), ("sign", "pem_Sign", "chains_Sign"),
          ("encrypt", "pem_Encrypt", "chains_Encrypt"))
-# Statuses from which a revocation request can be made. Unknown statuses are
-# let through: the API decides.
-NOT_REVOCABLE_STATUSES = frozenset([
-    protocol.STATUS_PENDING_SUBMIT, protocol.STATUS_PENDING_DCV, protocol.STATUS_PENDING_CA_ISSUED,
-    protocol.STATUS_PENDING_AUTO_ISSUE, protocol.STATUS_PENDING, protocol.STATUS_CLOSED,
-    protocol.STATUS_REJECTED,
-])
 
 
 def retrieve(client, order_id):
@@ -53,7 +46,7 @@ def revoke_plan(order, order_id):
     status = orders.status_of(order)
     if status in protocol.REVOKE_DONE_STATUSES:
         return "noop"
-    if status in NOT_REVOCABLE_STATUSES:
+    if status in protocol.NOT_REVOCABLE_STATUSES:
         raise OrderStateError(
             "order %s is %s and has no certificate to revoke; use wotrus.pki.wotrus_order with "
             "state=absent to cancel it" % (order_id, status))

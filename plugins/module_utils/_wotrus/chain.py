@@ -8,7 +8,8 @@ a cross certificate between them. A server wants the leaf, then the leaf's
 issuer, then that one's issuer ..., without the self-signed root. The order is
 found by verifying signatures (``verify_directly_issued_by``), not by array
 position. Where cryptography cannot verify a signature (SM2), names and key
-identifiers decide.
+identifiers decide. ``check_path`` is the one check of a leaf-first path
+(``describe``'s ``chain_complete`` and certificate_deploy use it).
 """
 
 from __future__ import annotations
@@ -100,16 +101,57 @@ def fingerprint(cert):
     return cert.fingerprint(hashes.SHA256()).hex()
 
 
+def same_name_and_key(a, b):
+    """True when two certificates certify the same subject name and public key
+    (a root and a cross certificate of it). Where the key type cannot be
+    loaded (SM2) the subject key identifiers decide."""
+    if a.subject != b.subject:
+        return False
+    try:
+        return _spki(a.public_key()) == _spki(b.public_key())
+    except (UnsupportedAlgorithm, ValueError):
+        ska, skb = _ski(a), _ski(b)
+        return ska is not None and ska == skb
+
+
+def ends_at(top, root):
+    """True when a path whose last certificate is ``top`` is anchored by
+    ``root``: ``root`` signed ``top``, or ``top`` certifies ``root``'s name and
+    key (it is ``root`` itself, or a cross certificate of it issued by another
+    CA: the path then stops one step earlier at ``root``)."""
+    return issued_by(top, root) or same_name_and_key(top, root)
+
+
+def check_path(leaf, chain, roots=None):
+    """Check a leaf-first path as a server sends it. Each certificate of
+    ``chain`` must sign the one before it (the first signs ``leaf``); with
+    ``roots`` (a list) the path must end at one of them (``ends_at``).
+    Returns the last certificate of the path; raises ChainError."""
+    current = leaf
+    for i, c in enumerate(chain):
+        if not issued_by(current, c):
+            raise ChainError("the chain does not verify: certificate %d (%s) is not signed by the next one (%s)"
+                             % (i, current.subject.rfc4514_string(), c.subject.rfc4514_string()))
+        current = c
+    if roots is not None and not any(ends_at(current, r) for r in roots):
+        raise ChainError("the chain does not end at the given root (top: %s)" % current.issuer.rfc4514_string())
+    return current
+
+
 def build_chain(leaf, candidates):
     """Return ``(chain, root, unused)``.
 
     ``chain`` is leaf-issuer first, each certificate signed by the next, no
-    self-signed certificate in it. ``root`` is the self-signed certificate the
-    path ends at (or, when the path ends elsewhere, the first self-signed one
-    among the candidates). ``unused`` are candidates not on the path.
-    A non-self-signed issuer (a cross certificate) is preferred over a
-    self-signed one with the same name and key, so older trust stores that
-    hold only the cross-signing root still find a path.
+    self-signed certificate in it. ``root`` is the self-signed certificate of
+    the candidates that the path reaches. Of the paths from the leaf to a
+    self-signed candidate the shortest is taken: with ``[R2, cross(R2 by R1),
+    intermediate]`` the intermediate is signed by R2 directly, so the chain is
+    the intermediate alone and the cross certificate is left unused; with
+    ``[R1, cross(R2 by R1), intermediate]`` (R2 not in the answer) the cross
+    certificate is needed to reach R1 and is part of the chain.
+    When no path reaches a self-signed candidate, ``chain`` is the longest path
+    found and ``root`` the first self-signed candidate, if any (not complete).
+    ``unused`` are candidates not on the path, in their given order.
     """
     pool = []
     seen = set([fingerprint(leaf)])
@@ -118,28 +160,38 @@ def build_chain(leaf, candidates):
         if fp not in seen:
             seen.add(fp)
             pool.append(c)
-    chain, root = [], None
-    current = leaf
-    used = set()
-    while True:
-        issuers = [c for c in pool if fingerprint(c) not in used and issued_by(current, c)]
-        if not issuers:
-            break
-        issuers.sort(key=lambda c: 1 if is_self_signed(c) else 0)
-        nxt = issuers[0]
-        used.add(fingerprint(nxt))
-        if is_self_signed(nxt):
-            root = nxt
-            break
-        chain.append(nxt)
-        current = nxt
+    # Breadth first from the leaf: the first self-signed issuer found ends a
+    # shortest path. Issuers are tried in fingerprint order, so the result
+    # does not depend on the array's order.
+    ordered = sorted(pool, key=fingerprint)
+    level = [(leaf, [])]
+    visited = set()
+    longest = []
+    chain, root = None, None
+    while level and root is None:
+        following = []
+        for current, path in level:
+            for c in ordered:
+                fp = fingerprint(c)
+                if fp in visited or not issued_by(current, c):
+                    continue
+                if is_self_signed(c):
+                    chain, root = path, c
+                    break
+                visited.add(fp)
+                following.append((c, path + [c]))
+            if root is not None:
+                break
+        if following:
+            longest = following[0][1]
+        level = following
     if root is None:
-        # The path ended at a certificate whose issuer is not in the answer:
-        # report the answer's self-signed certificate, if any, as the root.
+        chain = longest
         roots = [c for c in pool if is_self_signed(c)]
         root = roots[0] if roots else None
-        if root is not None:
-            used.add(fingerprint(root))
+    used = set(fingerprint(c) for c in chain)
+    if root is not None:
+        used.add(fingerprint(root))
     unused = [c for c in pool if fingerprint(c) not in used]
     return chain, root, unused
 
@@ -159,8 +211,7 @@ def describe(leaf_pem, chains):
         chain=chain_pem,
         fullchain=cert_pem + chain_pem,
         root=to_pem(root) if root is not None else None,
-        chain_complete=bool(chain and root is not None and issued_by(chain[-1], root)) or
-        bool(not chain and root is not None and issued_by(leaf, root)),
+        chain_complete=root is not None and ends_at(chain[-1] if chain else leaf, root),
         unused_certificates=[to_pem(c) for c in unused],
     )
     return info

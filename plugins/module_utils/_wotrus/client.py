@@ -128,10 +128,14 @@ class WoTrusClient(object):
         self.api_url = api_url
         self._origin = origin_of(api_url)
         self._token = api_token
-        if ca_path:
+        # validate_certs=False wins over ca_path (as in ansible's open_url, which the
+        # Sectigo and 今通 clients use); the modules warn whenever it is false.
+        if not validate_certs:
+            self.verify = False
+        elif ca_path:
             self.verify = ca_path
         else:
-            self.verify = bool(validate_certs)
+            self.verify = True
         if isinstance(timeout, (list, tuple)):
             self.timeout = (float(timeout[0]), float(timeout[1]))
         else:

@@ -34,8 +34,11 @@ from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import (
 RECORD_VERSION = 1
 # Tolerance between the controller's clock and the service's createTime.
 CREATE_TIME_SKEW = 300
-# The statuses after which a cancel is done (nothing left to cancel).
-CANCEL_DONE_STATUSES = frozenset([protocol.STATUS_CLOSED, protocol.STATUS_REJECTED])
+# A Create with a derived idempotence id that returns an order in one of these
+# states, created more than this many seconds before the run, is most likely a
+# renewal that got last time's order back (reused_order_warning).
+REUSED_ORDER_AGE = 86400
+REUSED_ORDER_STATUSES = protocol.FINAL_STATUSES | protocol.REVOKE_DONE_STATUSES
 
 
 def _sha(parts):
@@ -132,8 +135,9 @@ def get_order(client, order_id):
 
 
 def status_of(order):
-    value = ci_get(order, "status")
-    return str(value) if value is not None else None
+    """The order's status, read case-insensitively (protocol.canonical_status):
+    every status comparison of the collection goes through here."""
+    return protocol.canonical_status(ci_get(order, "status"))
 
 
 def is_pay_of(order):
@@ -178,7 +182,7 @@ def parse_time(value):
     except ValueError:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone(datetime.timedelta(hours=8)))  # the provider's zone
+        when = when.replace(tzinfo=protocol.PROVIDER_TIMEZONE)
     return when.timestamp()
 
 
@@ -192,10 +196,31 @@ def created_before(order, started_at, skew=CREATE_TIME_SKEW):
     return created < started_at - skew
 
 
+def reused_order_warning(order, started_at, idempotence_id, min_age=REUSED_ORDER_AGE):
+    """A warning when a Create sent with a *derived* idempotence id returned an
+    order that is already issued, revoked, rejected or closed and was created
+    more than ``min_age`` seconds before ``started_at``; otherwise None.
+
+    The derived id hashes product, names, the CSR's key and month, so a renewal
+    that reuses the key (or sends no CSR) derives last time's id, and the
+    service answers with last time's order instead of a new one."""
+    status = status_of(order)
+    if status not in REUSED_ORDER_STATUSES:
+        return None
+    created = parse_time(ci_get(order, "createTime"))
+    if created is None or created >= started_at - min_age:
+        return None
+    order_id = ci_get(order, "id", "orderId", "orderID")
+    return ("this Create returned an existing order%s created at %s (status %s), because the derived "
+            "idempotence_id %s is the same as then (same product, names, CSR key and month); nothing new was "
+            "ordered. To order a new certificate (a renewal) with the same key, pass a new idempotence_id"
+            % ((" " + str(order_id)) if order_id else "", ci_get(order, "createTime"), status, idempotence_id))
+
+
 def cancel_plan(order, order_id):
     """``"noop"`` (already closed), ``"cancel"``, or raise OrderStateError."""
     status = status_of(order)
-    if status in CANCEL_DONE_STATUSES:
+    if status in protocol.CANCEL_DONE_STATUSES:
         return "noop"
     if status in protocol.NOT_CANCELLABLE_STATUSES:
         raise OrderStateError(
@@ -274,7 +299,7 @@ def why_not_issued(order):
         return "the order waits for the CA to issue (the CA may call the organisation)"
     if status == protocol.STATUS_PENDING_AUTO_ISSUE:
         return "the order will be issued automatically"
-    if status in (protocol.STATUS_REVOKED, protocol.STATUS_PENDING_REVOKE):
+    if status in protocol.REVOKE_DONE_STATUSES:
         return "the order's certificate is revoked or being revoked"
     if status == protocol.STATUS_REJECTED:
         return "the order was rejected; read it in the partner console%s" % link
@@ -298,7 +323,7 @@ def wait_for_issuance(client, order_id, timeout, sleep=time.sleep, clock=time.mo
         status = status_of(order)
         if status == protocol.STATUS_ISSUED:
             return order
-        if status in protocol.FINAL_STATUSES or status == protocol.STATUS_PENDING_REVOKE:
+        if status in protocol.DEAD_STATUSES:
             raise OrderStateError("order %s will not be issued: %s" % (order_id, why_not_issued(order)),
                                   details=dict(status=status, pending_link=summary(order)["pending_link"]))
         remaining = deadline - clock()

@@ -12,6 +12,7 @@ library: the sandbox imports it too.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
 
@@ -52,15 +53,51 @@ KNOWN_STATUSES = frozenset([
 # not in KNOWN_STATUSES (the old order after a reissue gets one the texts do not
 # name) is reported as it is and treated as NOT final.
 FINAL_STATUSES = frozenset([STATUS_ISSUED, STATUS_REVOKED, STATUS_REJECTED, STATUS_CLOSED])
+# States in which waiting never gives a usable certificate: final states but
+# issued, and a revocation under review. A run stops waiting (wait_for_issuance,
+# wotrus_certificate) and the role orders again.
+DEAD_STATUSES = frozenset([STATUS_REJECTED, STATUS_CLOSED, STATUS_REVOKED, STATUS_PENDING_REVOKE])
 # States in which a person has to act (validation page, manual review).
 NEEDS_PERSON_STATUSES = frozenset([STATUS_PENDING_DCV, STATUS_PENDING])
 # What Cancel refuses (seeds: an issued or revoked order cannot be cancelled).
 NOT_CANCELLABLE_STATUSES = frozenset([STATUS_ISSUED, STATUS_REVOKED, STATUS_PENDING_REVOKE])
+# After these a cancel has nothing left to do.
+CANCEL_DONE_STATUSES = frozenset([STATUS_CLOSED, STATUS_REJECTED])
 # Revocation in progress or done: a second revoke changes nothing.
 REVOKE_DONE_STATUSES = frozenset([STATUS_PENDING_REVOKE, STATUS_REVOKED])
+# States with no certificate to revoke (not issued yet, or never). Unknown
+# states are let through: the API decides.
+NOT_REVOCABLE_STATUSES = frozenset([
+    STATUS_PENDING_SUBMIT, STATUS_PENDING_DCV, STATUS_PENDING_CA_ISSUED, STATUS_PENDING_AUTO_ISSUE,
+    STATUS_PENDING, STATUS_CLOSED, STATUS_REJECTED,
+])
+# Only an issued certificate can be reissued: every named state but issued (and
+# unknown). Unknown states are let through: the API decides.
+NOT_REISSUABLE_STATUSES = KNOWN_STATUSES - frozenset([STATUS_ISSUED, STATUS_UNKNOWN])
+# Assumption: status values are read case-insensitively, like the keys (the
+# service binds like ASP.NET and its casing is not stable): a named status in
+# any casing ("Issued", "PENDINGDCV") is read as its name above; any other value
+# is kept as the service sent it.
+_STATUS_BY_LOWER = dict((s.lower(), s) for s in KNOWN_STATUSES)
+
+
+def canonical_status(value):
+    """The status as this collection compares it: the name in KNOWN_STATUSES
+    for a named status in any casing, otherwise the value as sent (None stays None)."""
+    if value is None:
+        return None
+    text = str(value)
+    return _STATUS_BY_LOWER.get(text.strip().lower(), text)
+
+
 # Assumption: the status the sandbox gives the old order after a reissue. The
 # texts (V1.04) say the old order's status is "supplemented" without naming it.
 SANDBOX_REISSUED_STATUS = "reissued"
+
+# Assumption: a createTime without a UTC offset is in the provider's zone,
+# China Standard Time (UTC+08:00); the texts' examples carry no offset and name
+# no zone. Used to tell whether a Create returned an order older than the run.
+PROVIDER_TIMEZONE = datetime.timezone(datetime.timedelta(hours=8))
 
 # isPay: 0 unpaid, 1 paid, 2 issued before payment.
 IS_PAY_UNPAID = 0

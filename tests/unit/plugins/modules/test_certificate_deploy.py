@@ -296,6 +296,33 @@ def test_certificate_for_the_key_in_use(host, capsys):
     assert host.key_path not in result["backup_files"]
 
 
+@pytest.mark.parametrize("layout", ["cross_to_self_signed_root", "cross_to_other_root", "no_cross"])
+def test_cross_signed_chains_deploy(host, capsys, layout):
+    # The root R (host.ca.root) also exists as a cross certificate: R's name and key signed by
+    # another root O. A chain ending in the cross is complete for R (same name and key) and for O
+    # (signature); the chain without the cross ends at R.
+    other_key = new_key()
+    other_root = sign(other_key, "Other Root", other_key, "Other Root", True, 3, 3650)
+    cross = sign(host.ca.root_key, "Test Root", other_key, "Other Root", True, 4, 3000)
+    chain, root = {
+        "cross_to_self_signed_root": (pem(host.ca.intermediate) + pem(cross), host.ca.root),
+        "cross_to_other_root": (pem(host.ca.intermediate) + pem(cross), other_root),
+        "no_cross": (pem(host.ca.intermediate), host.ca.root),
+    }[layout]
+    result = run(host.args(chain=chain.decode(), root=pem(root).decode()), capsys)
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["deployed"] is True
+    assert host.read(host.chain_path) == chain
+
+
+def test_chain_without_the_cross_does_not_end_at_the_other_root(host, capsys):
+    other_key = new_key()
+    other_root = sign(other_key, "Other Root", other_key, "Other Root", True, 3, 3650)
+    result = run(host.args(root=pem(other_root).decode()), capsys)
+    assert result["failed"] is True and "does not end at the given root" in result["msg"]
+    assert "nothing was changed" in result["msg"]
+
+
 @pytest.mark.parametrize("case,expect", [
     ("other_key", "does not match the staged key"),
     ("bad_chain", "the chain does not verify"),

@@ -80,6 +80,49 @@ def test_ca_path_and_timeout():
     assert c.fake.requests[0]["timeout"] == (7.0, 7.0)
 
 
+@pytest.mark.parametrize("validate_certs,ca_path,verify", [
+    (True, None, True),
+    (True, "/tmp/roots.pem", "/tmp/roots.pem"),
+    (False, None, False),
+    (False, "/tmp/roots.pem", False),  # validate_certs=false wins over ca_path
+])
+def test_validate_certs_and_ca_path(validate_certs, ca_path, verify):
+    c = client([ok({})], validate_certs=validate_certs, ca_path=ca_path)
+    c.get("/x")
+    got = c.fake.requests[0]["verify"]
+    assert got == verify and type(got) is type(verify)
+
+
+class _Module(object):
+    def __init__(self, **params):
+        self.params = dict(api_url="https://api.test", api_token=TOKEN, validate_certs=True, ca_path=None,
+                           timeout=30.0)
+        self.params.update(params)
+        self.warnings = []
+
+    def warn(self, msg):
+        self.warnings.append(msg)
+
+    def log(self, msg):
+        pass
+
+
+@pytest.mark.parametrize("validate_certs,ca_path,verify,warned", [
+    (True, "/tmp/roots.pem", "/tmp/roots.pem", None),
+    (False, None, False, "validate_certs is false"),
+    (False, "/tmp/roots.pem", False, "ca_path /tmp/roots.pem is ignored while validate_certs is false"),
+])
+def test_client_from_module_warns_when_not_verifying(validate_certs, ca_path, verify, warned):
+    from ansible_collections.wotrus.pki.plugins.module_utils._common import client_from_module
+    module = _Module(validate_certs=validate_certs, ca_path=ca_path)
+    c = client_from_module(module)
+    assert c.verify == verify and type(c.verify) is type(verify)
+    if warned:
+        assert len(module.warnings) == 1 and warned in module.warnings[0]
+    else:
+        assert module.warnings == []
+
+
 # -- envelope errors -----------------------------------------------------------
 def test_is_success_false_is_api_error_with_fields():
     c = client([response(200, fixture("refused"))])
