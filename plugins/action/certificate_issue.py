@@ -22,8 +22,10 @@ import json
 import os
 import posixpath
 import time
+import traceback
+from urllib.parse import quote, quote_plus
 
-from ansible.errors import AnsibleError
+from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
@@ -152,6 +154,14 @@ class Issue(object):
         except WoTrusError as err:
             result.update(error=str(err), msg=str(err), error_kind=err.kind, request_id=err.request_id,
                           http_status=err.status, state=result.get("state") if result.get("record") else "error")
+        except Exception as exc:  # pylint: disable=broad-except
+            # Anything else (a lost connection while publishing a DCV file, a bug...) also ends in
+            # result['error']: the task runs with no_log, so a raised exception would show only
+            # "output hidden", and the record of an order already placed would not be kept.
+            text = unexpected(exc)
+            display.vvv(scrub("%s: %s" % (self.label, traceback.format_exc()), secrets_of(self.a)))
+            result.update(error="%s: %s" % (self.label, text), msg="%s: %s" % (self.label, text),
+                          error_kind="unexpected", state=result.get("state") if result.get("record") else "error")
         finally:
             if self.client is not None:
                 result["api_calls"] = len(self.client.history)
@@ -162,6 +172,14 @@ class Issue(object):
     def order(self, result):
         due = self.st.get("due")
         if due in C.DUE_WITH_CSR:
+            if not self.a["csr"] and self.check_mode:
+                # In check mode openssl_csr makes no CSR when there is none yet (csr: null): predict
+                # from the status alone; no API call.
+                result.update(changed=True, state="would_order",
+                              msg="%s: would %s (%s)" % (self.label, "reissue order %s" % self.st.get("order_id")
+                                                         if due == C.DUE_REISSUE else "create an order",
+                                                         self.st.get("why")))
+                return
             if not self.a["csr"]:
                 what = "reissue" if due == C.DUE_REISSUE else "order"
                 raise WoTrusError("%s: a CSR is required to %s" % (self.label, what))
@@ -407,6 +425,47 @@ class Issue(object):
         self.say("revocation of order %s requested: %s" % (order_id, status))
 
 
+def unexpected(exc):
+    """One line for an exception nobody planned for: its type and its text."""
+    text = to_text(exc, errors="replace").strip() or "(no message)"
+    return "unexpected %s: %s" % (type(exc).__name__, text)
+
+
+def secrets_of(args):
+    """The secrets a result or a message must never hold: the API token and the Sectigo password,
+    given or from the controller's environment."""
+    out = []
+    for x in (args.get("api_token"), args.get("sectigo_login_password"),
+              os.environ.get("WOTRUS_API_TOKEN"), os.environ.get("SECTIGO_LOGIN_PASSWORD")):
+        if isinstance(x, str) and x.strip():
+            out.extend([x, x.strip()])
+    return out
+
+
+def scrub(value, secrets):
+    """``value`` with every secret replaced, in every string of dicts and lists (also a secret's
+    JSON-escaped and URL-quoted forms, which error texts may hold)."""
+    forms = set()
+    for secret in secrets:
+        if secret:
+            secret = to_text(secret)
+            forms.update([secret, json.dumps(secret)[1:-1], quote(secret, safe=""), quote_plus(secret)])
+    forms = sorted((f for f in forms if f), key=len, reverse=True)
+
+    def clean(v):
+        if isinstance(v, dict):
+            return dict((k, clean(x)) for k, x in v.items())
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        if isinstance(v, bytes):
+            v = to_text(v, errors="replace")
+        if isinstance(v, str):
+            for f in forms:
+                v = v.replace(f, "********")
+        return v
+    return clean(value) if forms else value
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     # The API work needs no connection. Only with dcv http does the plugin run a module on the host
@@ -417,18 +476,18 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        valid, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        args = dict(args)
+        raw = dict(self._task.args or {})
         try:
+            dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+            args = dict(args)
             out = Issue(self, args, task_vars, bool(self._task.check_mode)).run()
-        except AnsibleError:
-            raise
+        except Exception as exc:  # pylint: disable=broad-except
+            # Issue.run keeps its own failures; this is for the arguments and the set-up. The role runs
+            # this task with no_log: a raised exception would show only "output hidden".
+            display.vvv(scrub("certificate_issue: %s" % traceback.format_exc(), secrets_of(raw)))
+            status = raw.get("status") if isinstance(raw.get("status"), dict) else {}
+            text = "%s %s: %s" % (task_vars.get("inventory_hostname", "?"), status.get("name") or "?", unexpected(exc))
+            out = dict(changed=False, state="error", error=text, msg=text, error_kind="unexpected", api_calls=0)
         result.update(out)
-        # Never hand the token (or the Sectigo password) back, whatever happened.
-        for secret in (args.get("api_token") or os.environ.get("WOTRUS_API_TOKEN"),
-                       args.get("sectigo_login_password") or os.environ.get("SECTIGO_LOGIN_PASSWORD")):
-            if secret:
-                text = json.dumps(result)
-                if secret in text:
-                    result = json.loads(text.replace(secret, "********"))
-        return result
+        # Never hand the token (or the Sectigo password) back, whatever happened, in any field.
+        return scrub(result, secrets_of(raw))

@@ -8,14 +8,19 @@ every default filled in. Documentation: plugins/modules/certificate_preflight.py
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import os
 import posixpath
 import re
+from urllib.parse import urlsplit
 
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs, protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.client import LOOPBACK_HOSTS
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
 
 KEY_SIZES = {"rsa": (2048, 3072, 4096), "ecdsa": (256, 384)}
 CURVES = {256: "secp256r1", 384: "secp384r1"}
@@ -26,8 +31,6 @@ ITEM_KEYS = frozenset([
 ])
 DCV_MODES = ("none", "http")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-DNS_RE = re.compile(r"^(\*\.)?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-IP_RE = re.compile(r"^[0-9.]+$|^[0-9A-Fa-f:]+$")
 MODE_RE = re.compile(r"^0?[0-7]{3,4}$")
 
 ARGUMENT_SPEC = dict(
@@ -41,14 +44,55 @@ def _str(v):
     return v if isinstance(v, str) else None
 
 
+def check_name(value, option):
+    """One DNS name or IP address, normalised (lower case, IDNA, no root dot), by the collection's
+    inputs.check_hosts. A name it lets through only as an "IP address" (one with ':' or an empty
+    label, such as '...') and a name of digits and dots (the CSR task makes it an IP SAN) must
+    really be an IP address."""
+    if not isinstance(value, str):
+        raise InputError(option, "%r is not a DNS name or IP address" % (value,))
+    name = inputs.check_hosts([value], option)[0]
+    if ":" in name or "" in name.split(".") or re.match(r"^[0-9.]+$", name):
+        try:
+            name = str(ipaddress.ip_address(name))
+        except ValueError:
+            raise InputError(option, "%r is not a DNS name or IP address" % value)
+    return name
+
+
+def parse_time(value, option):
+    """An ISO 8601 date-time (UTC when it has no offset) -> ``YYYY-MM-DDTHH:MM:SSZ``."""
+    if isinstance(value, datetime.datetime):
+        text = value.isoformat()
+    else:
+        text = str(value).strip()
+    try:
+        if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text):
+            raise ValueError(text)
+        when = C.parse_time(text)
+    except ValueError:
+        raise InputError(option, "must be an ISO 8601 date-time such as 2026-03-01T08:00:00Z (UTC when it has "
+                                 "no offset), got %r" % (value,))
+    return C.iso(when)
+
+
 class Checker(object):
     def __init__(self, defaults, settings):
         self.d = defaults
         self.s = settings
         self.errors = []
+        self.reissue_issued_before = None
 
     def err(self, var, text):
         self.errors.append("%s: %s" % (var, text))
+
+    def call(self, check, *args):
+        """Run one of the collection's input checks (inputs.*); its InputError names the variable."""
+        try:
+            return check(*args), True
+        except InputError as exc:
+            self.errors.append(exc.message)
+            return None, False
 
     def setting_checks(self):
         s = self.s
@@ -81,8 +125,16 @@ class Checker(object):
                 not os.path.isfile(os.path.expanduser(s["certificate_reissue_proof_path"])):
             self.err("certificate_reissue_proof_path", "%s is not a file on the controller" % s["certificate_reissue_proof_path"])
         url = s.get("certificate_api_url")
-        if url and not re.match(r"^https?://[^/\s]+", str(url)):
-            self.err("certificate_api_url", "must be an https:// URL, got %r" % url)
+        if url:
+            # What the collection's client accepts: https, or plain http to the loopback only.
+            parts = urlsplit(str(url).strip())
+            host = (parts.hostname or "").lower() if parts.scheme in ("http", "https") else ""
+            if not host or (parts.scheme == "http" and host not in LOOPBACK_HOSTS):
+                self.err("certificate_api_url", "must be an https:// URL (plain http:// only to %s), got %r"
+                         % (", ".join(LOOPBACK_HOSTS), url))
+        before = s.get("certificate_reissue_issued_before")
+        if before not in (None, ""):
+            self.reissue_issued_before = self.call(parse_time, before, "certificate_reissue_issued_before")[0]
 
     def sectigo_checks(self):
         """Only when a certificate uses dcv http: what reading its DCV values from Sectigo needs."""
@@ -121,10 +173,11 @@ class Checker(object):
             self.err(p + ".name", "is required: letters, digits, '.', '_' or '-' (it names the files), got %r" % (name,))
             name = "cert%d" % i
         cn = raw.get("common_name")
-        if not isinstance(cn, str) or not (DNS_RE.match(cn.strip()) or IP_RE.match(cn.strip())):
-            self.err(p + ".common_name", "is required and must be a DNS name, got %r" % (cn,))
+        if cn in (None, ""):
+            self.err(p + ".common_name", "is required (a DNS name)")
             cn = ""
-        cn = (cn or "").strip().lower().rstrip(".")
+        else:
+            cn = self.call(check_name, cn, p + ".common_name")[0] or ""
         sans = raw.get("subject_alt_names", [])
         if sans is None:
             sans = []
@@ -133,11 +186,8 @@ class Checker(object):
             sans = []
         clean = []
         for j, s in enumerate(sans):
-            if not isinstance(s, str) or not (DNS_RE.match(s.strip()) or IP_RE.match(s.strip())):
-                self.err("%s.subject_alt_names[%d]" % (p, j), "is not a DNS name or IP address: %r" % (s,))
-                continue
-            s = s.strip().lower().rstrip(".")
-            if s not in clean:
+            s, ok = self.call(check_name, s, "%s.subject_alt_names[%d]" % (p, j))
+            if ok and s not in clean:
                 clean.append(s)
         if cn and cn not in clean:
             clean.insert(0, cn)
@@ -161,31 +211,34 @@ class Checker(object):
                 ", ".join(str(x) for x in KEY_SIZES[key_type]), key_type, key_size))
         product = raw.get("product_id", d.get("product_id"))
         var_p = p + ".product_id" if "product_id" in raw else "certificate_product_id"
-        if not isinstance(product, str) or not re.match(protocol.PRODUCT_ID_PATTERN, product.strip()):
-            self.err(var_p, "must be a WoTrus product ID (a GUID such as %s), got %r" % (protocol.PRODUCT_SSL_EXAMPLE, product))
-            product = ""
-        month = raw.get("month", d.get("month", 12))
+        product = self.call(inputs.check_product_id, product, var_p)[0] or ""
+        month_in = raw.get("month", d.get("month", 12))
         var_m = p + ".month" if "month" in raw else "certificate_month"
-        try:
-            month = int(month)
-        except (TypeError, ValueError):
-            month = None
-        if month not in protocol.MONTHS:
-            self.err(var_m, "must be 12 or 24 (13 and 25 are chosen on renewal), got %r" % (raw.get("month", d.get("month")),))
+        month, ok = self.call(inputs.check_month, month_in, var_m)
+        if ok and month not in protocol.RENEWAL_MONTHS:
+            self.err(var_m, "must be %s (the role orders %s itself on renewal), got %r" % (
+                " or ".join(str(m) for m in sorted(protocol.RENEWAL_MONTHS)),
+                " or ".join(str(m) for m in sorted(protocol.RENEWAL_MONTHS.values())), month_in))
+        if month not in protocol.RENEWAL_MONTHS:
             month = 12
+        var_o = p + ".organization" if "organization" in raw else "certificate_organization"
         org = raw.get("organization", d.get("organization") or {})
         if org is None:
             org = {}
         if not isinstance(org, dict):
-            self.err(p + ".organization" if "organization" in raw else "certificate_organization", "must be a dict")
+            self.err(var_o, "must be a dict")
             org = {}
-        for k in org:
-            if k not in protocol.ORGANIZATION_KEYS:
-                self.err("%s.%s" % (p + ".organization" if "organization" in raw else "certificate_organization", k),
-                         "is not an organisation field (known: %s)" % ", ".join(sorted(protocol.ORGANIZATION_KEYS)))
+        org = dict((k, v) for k, v in org.items() if v is not None)
+        # Each field on its own through inputs.organization_post (which stops at its first
+        # problem), so that every problem is listed at once; org_name is checked here.
+        for k in sorted(org, key=str):
+            one = {"org_name": org.get("org_name") or "-"}
+            one[k] = org[k]
+            self.call(inputs.organization_post, one, var_o)
         if not org.get("org_name"):
-            self.err(p + ".organization.org_name" if "organization" in raw else "certificate_organization.org_name",
-                     "is required (the API's organizationPost.orgName is required for every order)")
+            self.err(var_o + ".org_name", "is required (the API's organizationPost.orgName is required for every order)")
+        if org.get("country_code"):
+            org["country_code"] = str(org["country_code"]).strip().upper()
         directory = d.get("dir") or "/etc/ssl/wotrus"
         cert_path = self.path(p + ".cert_path", raw.get("cert_path", posixpath.join(directory, name + ".crt")))
         key_path = self.path(p + ".key_path", raw.get("key_path", posixpath.join(directory, name + ".key")))
@@ -242,7 +295,7 @@ class Checker(object):
         return dict(
             name=name, common_name=cn, subject_alt_names=clean, key_type=key_type, key_size=key_size,
             openssl_type="RSA" if key_type == "rsa" else "ECC", curve=CURVES.get(key_size) if key_type == "ecdsa" else None,
-            product_id=(product or "").strip().upper(), month=month, organization=org,
+            product_id=product, month=month, organization=org,
             cert_path=cert_path, key_path=key_path, chain_path=chain_path, fullchain_path=fullchain_path,
             record_path=record_path, staged_key_path=C.default_staged_key_path(key_path) if key_path else None,
             owner=raw.get("owner", d.get("owner")), group=raw.get("group", d.get("group")),
@@ -280,7 +333,7 @@ class ActionModule(ActionBase):
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         checker = Checker(args["defaults"] or {}, args["settings"] or {})
         items = checker.run(args["certificates"])
-        result.update(changed=False, certificates=items)
+        result.update(changed=False, certificates=items, reissue_issued_before=checker.reissue_issued_before)
         if checker.errors:
             result.update(failed=True, errors=checker.errors,
                           msg="the certificate role's inputs are wrong, nothing was changed: " + "; ".join(checker.errors))

@@ -20,7 +20,10 @@ by default, mode 0600, no secret in it). It extends
   ``deployed_at``: what is on disk now.
 
 The latest order is "pending" while ``order_id != deployed_order_id``: the
-next run resumes it (GET, never Create).
+next run resumes it (GET, never Create) -- unless its product, common name or
+names are no longer the ones wanted: then it is left as it is (it can be
+cancelled with wotrus.pki.wotrus_order state=absent) and the certificate is
+judged as if there were no pending order.
 
 Private keys are read here only to compare public keys; nothing returns
 key material.
@@ -188,6 +191,41 @@ def missing_dirs(paths):
     return sorted(set(d for d in (os.path.dirname(x) for x in paths if x) if d and not os.path.isdir(d)))
 
 
+def parse_time(value):
+    """A UTC datetime from ``YYYY-MM-DDTHH:MM:SSZ`` (what the role's preflight hands on), or
+    from an ISO 8601 date-time with an offset; None when empty. Without an offset it is UTC."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime.datetime):
+        when = value
+    else:
+        text = str(value).strip()
+        if text[-1:] in ("Z", "z"):
+            text = text[:-1] + "+00:00"
+        when = datetime.datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.astimezone(datetime.timezone.utc)
+
+
+def pending_order_change(rec, p):
+    """How the record's pending order differs from what the certificate now wants (its product,
+    common name or names), in words; None when it is the same (or the record does not say)."""
+    changes = []
+    if rec.get("product_id") and p.get("product_id") and \
+            str(rec["product_id"]).strip().upper() != str(p["product_id"]).strip().upper():
+        changes.append("product %s, not %s" % (rec["product_id"], p["product_id"]))
+    if rec.get("common_name") and \
+            str(rec["common_name"]).strip().lower().rstrip(".") != p["common_name"].strip().lower().rstrip("."):
+        changes.append("common name %s, not %s" % (rec["common_name"], p["common_name"]))
+    if rec.get("hosts"):
+        had = wanted_names(rec.get("common_name") or p["common_name"], rec["hosts"])
+        want = wanted_names(p["common_name"], p["subject_alt_names"])
+        if set(had) != set(want):
+            changes.append("names %s, not %s" % (", ".join(had), ", ".join(want)))
+    return "; ".join(changes) or None
+
+
 def compute_status(p, now=None):
     """The state of one certificate on this host and what is due.
 
@@ -227,6 +265,9 @@ def compute_status(p, now=None):
         out["due"], out["why"] = value, why
 
     pending = (rec.get("order_id") and rec.get("order_id") != rec.get("deployed_order_id"))
+    # A pending order placed for other names or another product is not resumed (a mistyped name
+    # stuck in pendingDCV would be resumed forever): the certificate is judged as if there were none.
+    stale = pending_order_change(rec, p) if pending and rec.get("status") not in DEAD_STATUSES else None
     if p["revoke"]:
         target = rec.get("deployed_order_id")
         if not deployed_here or not target:
@@ -237,7 +278,7 @@ def compute_status(p, now=None):
             out["order_id"] = target
             due(DUE_REVOKE, "revocation of order %s (serial %s) was asked for" % (target, out["serial"]))
         return out
-    if pending and rec.get("status") not in DEAD_STATUSES:
+    if pending and rec.get("status") not in DEAD_STATUSES and not stale:
         if rec.get("key") == "staged" and not staged_exists:
             out["failed_order_id"] = rec.get("order_id")
             due(DUE_NEW, "order %s was made for the staged key %s, which is gone; ordering again"
@@ -250,8 +291,13 @@ def compute_status(p, now=None):
             return out
     elif pending:
         out["failed_order_id"] = rec.get("order_id")
+    issued_before = parse_time(p.get("reissue_issued_before"))
+    skip_reissue = None
+    if p["reissue"] and deployed_here and issued_before is not None and not_before(cert) >= issued_before:
+        skip_reissue = "issued at %s, not before reissue_issued_before %s: not reissued" % (
+            out["not_before"], iso(issued_before))
     if out["due"] == DUE_NONE:
-        if p["reissue"] and deployed_here and rec.get("deployed_order_id"):
+        if p["reissue"] and deployed_here and rec.get("deployed_order_id") and not skip_reissue:
             out["order_id"] = rec.get("deployed_order_id")
             due(DUE_REISSUE, "a reissue of order %s with a new key was asked for" % rec.get("deployed_order_id"))
         elif cert is None:
@@ -273,6 +319,13 @@ def compute_status(p, now=None):
         elif p["renew_before_percent"] and float(out["percent_left"] or 0) < float(p["renew_before_percent"]):
             due(DUE_RENEW, "%.1f%% of the lifetime left, less than renew_before_percent %s"
                 % (float(out["percent_left"] or 0), p["renew_before_percent"]))
+    if skip_reissue:
+        out["why"] = "the certificate was %s; %s" % (skip_reissue, out["why"])
+    if stale:
+        out["why"] = ("order %s (%s) is not resumed: it was placed for %s; it is left as it is (cancel it with "
+                      "wotrus.pki.wotrus_order state=absent order_id=%s); %s" % (
+                          rec.get("order_id"), rec.get("status") or "status unknown", stale, rec.get("order_id"),
+                          out["why"]))
     if out["due"] in DUE_WITH_CSR:
         if out["due"] == DUE_RENEW:
             out["month"] = renewal_month(p["month"], out["days_left"])

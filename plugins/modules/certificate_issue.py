@@ -136,7 +136,10 @@ attributes:
     description: Runs on the controller.
   check_mode:
     support: full
-    description: Sends no POST; reads a recorded order; says what would be ordered; publishes no DCV file.
+    description:
+      - Sends no POST; reads a recorded order; says what would be ordered; publishes no DCV file.
+      - Without O(csr) (community.crypto.openssl_csr makes none in check mode when there is no CSR yet), what
+        is due is predicted from O(status) alone (RV(state=would_order)), with no API call.
   diff_mode:
     support: none
     description: Nothing on disk changes here.
@@ -171,7 +174,11 @@ state:
   type: str
   returned: always
 error:
-  description: Why the order did not lead to a certificate (API error, rejected order, timeout).
+  description:
+    - Why the order did not lead to a certificate (API error, rejected order, timeout), or any unexpected
+      failure (for example a lost connection while publishing a DCV file), which is never raised, so that
+      a task with C(no_log) still shows it and the record of an order already placed is still kept.
+    - The API token and the Sectigo password are replaced by C(********) in it (and in every other field).
   type: str
   returned: on failure
 order_id:

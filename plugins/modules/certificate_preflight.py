@@ -17,6 +17,11 @@ description:
     C(certificate_list[1].key_size: must be one of 256, 384 for key_type ecdsa, got 2048))."
   - Returns RV(certificates), the list with every default filled in (paths, key type and size,
     product, month, modes, owner, services).
+  - Names, product ID, month and organisation are checked with the collection's input checks (the
+    ones the API modules use), so that certificate_issue does not refuse later what passed here; the
+    month must be 12 or 24 (the role orders 13 or 25 itself on renewal).
+  - C(certificate_api_url) must be C(https://) (plain C(http://) only to the loopback), and
+    C(certificate_reissue_issued_before), when set, an ISO 8601 date-time.
 author:
   - wotrus.pki contributors (@wotrus)
 options:
@@ -68,6 +73,10 @@ certificates:
   description: The certificates with every default filled in.
   type: list
   elements: dict
+  returned: always
+reissue_issued_before:
+  description: C(certificate_reissue_issued_before) in UTC as C(YYYY-MM-DDTHH:MM:SSZ), or null when unset.
+  type: str
   returned: always
 errors:
   description: Every problem found, each naming its variable.

@@ -18,6 +18,9 @@ description:
     order that is not deployed yet (the next step reads it, it never creates another);
     C(renew) when fewer than O(renew_before_days) days or O(renew_before_percent) percent of its
     lifetime are left; C(reissue) and C(revoke) when asked for.
+  - A pending order whose product, common name or names are no longer the ones asked for is not
+    resumed; the certificate is judged as if there were none (usually C(new)), and RV(why) names the
+    change and the order, which is left as it is (cancel it with M(wotrus.pki.wotrus_order) O(wotrus.pki.wotrus_order#module:state=absent)).
   - Read-only. This is all a run does for a certificate that is not due, so such a run
     makes no API call. It is the first step of the role M(wotrus.pki.certificate).
   - Never returns key material; keys are read only to compare public keys.
@@ -89,6 +92,13 @@ options:
     description: Make a reissue of the deployed order due (with a new key).
     type: bool
     default: false
+  reissue_issued_before:
+    description:
+      - With O(reissue=true), reissue only a certificate whose C(notBefore) is earlier than this
+        ISO 8601 date-time (UTC when it has no offset, for example C(2026-03-01T08:00:00Z)); a later one
+        (already reissued by an earlier run) is not reissued and the other rules apply.
+      - Makes a re-run of a reissue safe. Unset, every deployed certificate is reissued.
+    type: str
   revoke:
     description: Make a revocation of the deployed order due.
     type: bool
@@ -178,6 +188,10 @@ serial:
   description: Serial number (hex) of the deployed certificate.
   type: str
   returned: success
+not_before:
+  description: The start of validity of the deployed certificate (UTC, ISO 8601).
+  type: str
+  returned: success
 not_after:
   description: Its end of validity (UTC, ISO 8601).
   type: str
@@ -221,6 +235,7 @@ def main():
             renew_before_percent=dict(type="float", default=0),
             key_rotation=dict(type="str", default="always", choices=["always", "never"]),
             reissue=dict(type="bool", default=False),
+            reissue_issued_before=dict(type="str"),
             revoke=dict(type="bool", default=False),
             other_paths=dict(type="list", elements="path", default=[]),
         ),
@@ -231,6 +246,11 @@ def main():
     p = dict(module.params)
     p["record_path"] = p["record_path"] or C.default_record_path(p["cert_path"])
     p["staged_key_path"] = p["staged_key_path"] or C.default_staged_key_path(p["key_path"])
+    try:
+        C.parse_time(p["reissue_issued_before"])
+    except ValueError:
+        module.fail_json(msg="reissue_issued_before: must be an ISO 8601 date-time such as 2026-03-01T08:00:00Z, "
+                             "got %r" % p["reissue_issued_before"])
     result = C.compute_status(p)
     result["missing_dirs"] = C.missing_dirs([p["cert_path"], p["key_path"], p["record_path"]] + p["other_paths"])
     module.exit_json(changed=False, **result)

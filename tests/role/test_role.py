@@ -1,11 +1,13 @@
 """The certificate role on three hosts reached over SSH, against the sandbox.
 
 The tests run in file order and build on each other (one sandbox, one set of
-hosts): issue, re-run, renew, broken nginx, crash after Create, revoke.
+hosts): issue, re-run, renew, broken nginx, crash after Create, reissue (and its
+re-run safe relaunch), revoke.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import signal
@@ -232,6 +234,25 @@ def test_reissue_playbook_gives_a_new_key_and_certificate(role_env):
     proc = env.play(limit=h2["name"])
     assert proc.returncode == 0
     assert env.counts()["total"] == before
+
+
+def test_reissue_rerun_with_issued_before_reissues_nothing(role_env):
+    """An AWX relaunch of reissue.yml with certificate_reissue_issued_before set to a time before the
+    current certificates were issued: nothing is reissued, no API call (unset: the test above)."""
+    env = role_env
+    issued = min(env.served(h).not_valid_before_utc for h in env.hosts)
+    when = (issued - datetime.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    serials = served_serials(env)
+    before = env.counts()
+    proc = env.play("reissue.yml", extra={"certificate_reissue_issued_before": when})
+    recap = assert_ok(proc, env)
+    assert all(r["changed"] == 0 for r in recap.values()), proc.stdout[-3000:]
+    assert env.counts() == before
+    assert served_serials(env) == serials
+    # Not a date-time: refused before anything happens.
+    proc = env.play("reissue.yml", extra={"certificate_reissue_issued_before": "yesterday"})
+    assert proc.returncode != 0 and "certificate_reissue_issued_before: must be an ISO 8601 date-time" in proc.stdout
+    assert env.counts() == before
 
 
 def test_revoke_playbook_revokes_and_the_crl_lists_the_serial(role_env):

@@ -259,6 +259,50 @@ def test_dead_pending_order_beside_a_good_certificate_is_nothing(host):
     assert st["due"] == C.DUE_NONE and st["failed_order_id"] == "ORDER-3"
 
 
+def pending_record(host, **kw):
+    """A record as the role writes it: a pending order for the names and product it was placed for."""
+    host.stage_key()
+    rec = dict(order_id="ORDER-5", idempotence_id="idem-5", status="pendingDCV", key="staged", product_id=PRODUCT,
+               common_name=CN, hosts=list(SANS), month=12, pending_link="https://x/y.html")
+    rec.update(kw)
+    with open(host.record_path, "w") as f:
+        f.write(C.dump_record(rec))
+    return rec
+
+
+def test_pending_order_for_the_same_inputs_is_resumed(host):
+    pending_record(host, hosts=["EXAMPLE.com", "www.example.com."])  # case, order, root dot aside
+    st = host.status(subject_alt_names=["example.com", "www.example.com"])
+    assert st["due"] == C.DUE_RESUME and st["order_id"] == "ORDER-5", st["why"]
+
+
+@pytest.mark.parametrize("change,kw,words", [
+    ("mistyped name", dict(hosts=[CN, "exmaple.com"]), "names exmaple.com, www.example.com, not example.com, www"),
+    ("other product", dict(product_id=OTHER_PRODUCT), "product %s, not %s" % (OTHER_PRODUCT, PRODUCT)),
+    ("other common name", dict(common_name="example.com", hosts=["example.com"]), "common name example.com"),
+])
+def test_pending_order_for_other_inputs_is_not_resumed(host, change, kw, words):
+    pending_record(host, **kw)
+    st = host.status()
+    assert st["due"] == C.DUE_NEW, (change, st["why"])
+    assert st["order_id"] is None and st["failed_order_id"] == "ORDER-5"
+    assert words in st["why"] and "order ORDER-5 (pendingDCV) is not resumed" in st["why"]
+    assert "wotrus.pki.wotrus_order state=absent order_id=ORDER-5" in st["why"]
+    assert "no certificate at" in st["why"]
+    assert st["new_key"] is True and st["csr_key_path"] == host.staged_key_path
+
+
+def test_pending_order_for_other_names_beside_a_good_certificate(host):
+    host.deploy()
+    rec = host.write_record(order_id="ORDER-6", status="pendingDCV", key="staged", common_name=CN,
+                            hosts=["www.exmaple.com"])
+    st = host.status()
+    assert st["due"] == C.DUE_NONE and "order ORDER-6 (pendingDCV) is not resumed" in st["why"], st["why"]
+    assert st["failed_order_id"] == rec["order_id"]
+    st = host.status(subject_alt_names=["www.example.com", "api.example.com"])
+    assert st["due"] == C.DUE_NEW and "names differ" in st["why"] and "not resumed" in st["why"]
+
+
 # -- renew --------------------------------------------------------------------
 
 def test_renew_by_days_left_orders_month_13(host):
@@ -326,6 +370,32 @@ def test_reissue_of_the_deployed_order(host):
     assert st["due"] == C.DUE_REISSUE and st["order_id"] == "ORDER-1"
     assert st["new_key"] is True and st["csr_key_path"] == host.staged_key_path
     assert st["replaces_serial"] == "1234ABCD" and st["month"] == 12
+
+
+def test_reissue_only_certificates_issued_before(host):
+    host.deploy(days_before=10)  # notBefore NOW - 10 days
+    earlier = (NOW - datetime.timedelta(days=11)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    later = (NOW - datetime.timedelta(days=9)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    st = host.status(reissue=True, reissue_issued_before=earlier)
+    assert st["due"] == C.DUE_NONE and "not reissued" in st["why"] and earlier in st["why"], st["why"]
+    assert st["order_id"] is None and st["new_key"] is False
+    assert host.status(reissue=True, reissue_issued_before=later)["due"] == C.DUE_REISSUE
+    # With an offset, and unset.
+    at_19_in_beijing = (NOW - datetime.timedelta(days=10)).strftime("%Y-%m-%dT19:00:00+08:00")  # 11:00Z
+    assert host.status(reissue=True, reissue_issued_before=at_19_in_beijing)["due"] == C.DUE_NONE
+    assert host.status(reissue=True, reissue_issued_before=None)["due"] == C.DUE_REISSUE
+    # A certificate issued after the time but due for renewal is still renewed.
+    host.deploy(days_before=10, days_after=5)
+    assert host.status(reissue=True, reissue_issued_before=earlier)["due"] == C.DUE_RENEW
+
+
+@pytest.mark.parametrize("text,want", [
+    ("2026-03-01T08:00:00Z", "2026-03-01T08:00:00Z"), ("2026-03-01T08:00:00+08:00", "2026-03-01T00:00:00Z"),
+    ("2026-03-01T08:00:00", "2026-03-01T08:00:00Z"), ("2026-03-01 08:00:00.5z", "2026-03-01T08:00:00Z"),
+])
+def test_parse_time(text, want):
+    assert C.iso(C.parse_time(text)) == want
+    assert C.parse_time("") is None and C.parse_time(None) is None
 
 
 def test_reissue_without_a_deployed_certificate_is_new(host):
