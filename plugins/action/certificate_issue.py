@@ -30,6 +30,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
+from ansible_collections.wotrus.pki.plugins.module_utils._common import validate_certs_warning
 from ansible_collections.wotrus.pki.plugins.module_utils._sectigo import dcv as sdcv
 from ansible_collections.wotrus.pki.plugins.module_utils._sectigo import status as sstatus
 from ansible_collections.wotrus.pki.plugins.module_utils._sectigo.client import DEFAULT_API_URL as SECTIGO_API_URL
@@ -102,8 +103,8 @@ class Issue(object):
         token = a["api_token"] or os.environ.get("WOTRUS_API_TOKEN")
         url = a["api_url"] or os.environ.get("WOTRUS_API_URL") or protocol.DEFAULT_API_URL
         ca_path = a["ca_path"] or os.environ.get("WOTRUS_CA_PATH") or None
-        if not a["validate_certs"] and not ca_path:
-            display.warning("validate_certs is false: the API's TLS certificate is not verified")
+        if not a["validate_certs"]:
+            display.warning(validate_certs_warning(ca_path))
         t = float(a["timeout"])
         self.client = WoTrusClient(url, token, validate_certs=a["validate_certs"], ca_path=ca_path,
                                    timeout=(min(t, 10.0), t), log=display.vvv)
@@ -246,7 +247,7 @@ class Issue(object):
             waited = time.monotonic() - start
             if status == protocol.STATUS_ISSUED:
                 break
-            if status in protocol.FINAL_STATUSES or status == protocol.STATUS_PENDING_REVOKE:
+            if status in protocol.DEAD_STATUSES:
                 self.dcv_remove(rec, result)
                 result.update(state="failed", error="%s: order %s will not be issued: %s" % (
                     self.label, order_id, orders.why_not_issued(order)))

@@ -61,8 +61,7 @@ DUE_WITH_CSR = (DUE_NEW, DUE_RENEW, DUE_REISSUE)
 
 # An order in one of these states will never give a certificate: the next
 # run orders again (with another idempotence id).
-DEAD_STATUSES = frozenset([protocol.STATUS_REJECTED, protocol.STATUS_CLOSED, protocol.STATUS_REVOKED,
-                           protocol.STATUS_PENDING_REVOKE])
+DEAD_STATUSES = protocol.DEAD_STATUSES
 
 
 def default_record_path(cert_path):
@@ -267,7 +266,7 @@ def compute_status(p, now=None):
     pending = (rec.get("order_id") and rec.get("order_id") != rec.get("deployed_order_id"))
     # A pending order placed for other names or another product is not resumed (a mistyped name
     # stuck in pendingDCV would be resumed forever): the certificate is judged as if there were none.
-    stale = pending_order_change(rec, p) if pending and rec.get("status") not in DEAD_STATUSES else None
+    stale = pending_order_change(rec, p) if pending and protocol.canonical_status(rec.get("status")) not in DEAD_STATUSES else None
     if p["revoke"]:
         target = rec.get("deployed_order_id")
         if not deployed_here or not target:
@@ -278,7 +277,7 @@ def compute_status(p, now=None):
             out["order_id"] = target
             due(DUE_REVOKE, "revocation of order %s (serial %s) was asked for" % (target, out["serial"]))
         return out
-    if pending and rec.get("status") not in DEAD_STATUSES and not stale:
+    if pending and protocol.canonical_status(rec.get("status")) not in DEAD_STATUSES and not stale:
         if rec.get("key") == "staged" and not staged_exists:
             out["failed_order_id"] = rec.get("order_id")
             due(DUE_NEW, "order %s was made for the staged key %s, which is gone; ordering again"
