@@ -61,6 +61,8 @@ def main():
             print("    order %s, serial %X, valid until %s; TLS on %s:%d with SNI %s verifies against %s: OK"
                   % (rec["deployed_order_id"], cert.serial_number, rec["deployed_not_after"], h["address"],
                      T.HTTPS_PORT, h["server_name"], sb.roots))
+            print("    on this machine (kept after the demo): %s"
+                  % env.host_file(h, "/etc/ssl/test-host/site.crt").parent)
         print("\nAPI calls: %s" % sb.mgmt_get("/counts")["total"])
     finally:
         if not a.keep:
