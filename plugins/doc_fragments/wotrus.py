@@ -9,6 +9,12 @@ class ModuleDocFragment(object):
     # The WoTrus connection options, shared by every wotrus_* module. The
     # argument spec is wotrus_argument_spec() in plugins/module_utils/_common.py.
     DOCUMENTATION = r'''
+attributes:
+  action_group:
+    support: full
+    membership:
+      - wotrus.pki.wotrus
+    description: Use C(group/wotrus.pki.wotrus) in C(module_defaults) to set the connection options.
 options:
   api_url:
     description:

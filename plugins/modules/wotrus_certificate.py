@@ -64,11 +64,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows each file's content before and after.
-  action_group:
-    support: full
-    membership:
-      - wotrus.pki.wotrus
-    description: Use C(group/wotrus.pki.wotrus) in C(module_defaults) to set the connection options.
 notes:
   - An order with C(isPay=0) waits for payment, not validation; the timeout message says so.
   - For SM2 products the RSA certificate (C(pem_RSA)) is RV(certificate) when present, otherwise the signing

@@ -35,11 +35,6 @@ attributes:
   diff_mode:
     support: none
     description: No diff.
-  action_group:
-    support: full
-    membership:
-      - wotrus.pki.wotrus
-    description: Use C(group/wotrus.pki.wotrus) in C(module_defaults) to set the connection options.
 notes:
   - The request carries no idempotency key, so it is sent again only when it cannot have reached the
     service (connection refused, HTTP 408 or 429); other failures are reported, not retried, to avoid

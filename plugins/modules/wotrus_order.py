@@ -184,11 +184,6 @@ attributes:
   diff_mode:
     support: none
     description: No diff is shown.
-  action_group:
-    support: full
-    membership:
-      - wotrus.pki.wotrus
-    description: Use C(group/wotrus.pki.wotrus) in C(module_defaults) to set the connection options.
 notes:
   - How a run knows the order already exists, in this order. 1. O(order_id) is given (the role keeps it in
     its order record next to the certificate). 2. O(record_path) holds a record with the same idempotence id.

@@ -29,11 +29,6 @@ attributes:
   diff_mode:
     support: none
     description: Nothing changes.
-  action_group:
-    support: full
-    membership:
-      - wotrus.pki.wotrus
-    description: Use C(group/wotrus.pki.wotrus) in C(module_defaults) to set the connection options.
 seealso:
   - module: wotrus.pki.wotrus_order
   - module: wotrus.pki.wotrus_certificate

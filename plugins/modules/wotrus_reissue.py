@@ -67,11 +67,6 @@ attributes:
   diff_mode:
     support: none
     description: No diff.
-  action_group:
-    support: full
-    membership:
-      - wotrus.pki.wotrus
-    description: Use C(group/wotrus.pki.wotrus) in C(module_defaults) to set the connection options.
 notes:
   - A re-run without a record re-sends the request with the same idempotence id and gets the same new order;
     it reports C(changed=false) when the new order's C(createTime) is more than 5 minutes older than the run.

@@ -42,11 +42,6 @@ attributes:
   diff_mode:
     support: none
     description: No diff.
-  action_group:
-    support: full
-    membership:
-      - wotrus.pki.wotrus
-    description: Use C(group/wotrus.pki.wotrus) in C(module_defaults) to set the connection options.
 notes:
   - The request carries no idempotency key. When an attempt has no clear answer, the order is read again
     and the request is sent again only when the order is not yet C(pendingRevoke) or C(revoked).
