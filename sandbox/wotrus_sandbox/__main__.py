@@ -21,7 +21,7 @@ import sys
 
 from aiohttp import web
 
-from wotrus_sandbox import config as C
+from wotrus_sandbox import config
 from wotrus_sandbox import dcv
 from wotrus_sandbox import states
 from wotrus_sandbox.app import Sandbox, create_api_app
@@ -76,8 +76,8 @@ def _delay(text):
 
 
 def _cross_sign(text):
-    if text != C.CROSS_SIGN_R2_SELF_SIGNED:
-        raise argparse.ArgumentTypeError("the only value --cross-sign takes is %s (or none)" % C.CROSS_SIGN_R2_SELF_SIGNED)
+    if text != config.CROSS_SIGN_R2_SELF_SIGNED:
+        raise argparse.ArgumentTypeError("the only value --cross-sign takes is %s (or none)" % config.CROSS_SIGN_R2_SELF_SIGNED)
     return text
 
 
@@ -117,11 +117,11 @@ def build_parser():
                    help="seconds an order stays in a pending state, e.g. pendingDCV=5 or default=1 (repeatable) [0]")
     k.add_argument("--revoke-delay", type=float, help="seconds in pendingRevoke before revoked [0]")
     k.add_argument("--validity-minutes", type=float, help="leaf validity in minutes instead of `month` [off]")
-    k.add_argument("--answer-casing", choices=C.ANSWER_CASINGS,
+    k.add_argument("--answer-casing", choices=config.ANSWER_CASINGS,
                    help="v106: orderId/orderId_RSA; v109: orderID/orderID_RSA (also push, isCSRSubmited) [v106]")
-    k.add_argument("--status-key", choices=C.STATUS_KEYS, help="key of the status in the order query [status]")
-    k.add_argument("--page-style", choices=C.PAGE_STYLES, help="`page` in answers [seeds]")
-    k.add_argument("--rsa-order-id-field", choices=C.RSA_ORDER_ID_FIELDS,
+    k.add_argument("--status-key", choices=config.STATUS_KEYS, help="key of the status in the order query [status]")
+    k.add_argument("--page-style", choices=config.PAGE_STYLES, help="`page` in answers [seeds]")
+    k.add_argument("--rsa-order-id-field", choices=config.RSA_ORDER_ID_FIELDS,
                    help="Create answer field carrying a plain order's ID [orderId]")
     k.add_argument("--accept-unknown-keys", action="store_true", default=None,
                    help="accept request keys the parameter tables do not name [refused]")
@@ -131,10 +131,10 @@ def build_parser():
                    help="do not refuse fileContent whose bytes do not match fileType")
     k.add_argument("--unpaid", action="store_true", default=None, help="new orders start with isPay 0 and wait")
     k.add_argument("--cross-sign", nargs="?", const=True, default=None, type=_cross_sign,
-                   metavar=C.CROSS_SIGN_R2_SELF_SIGNED,
+                   metavar=config.CROSS_SIGN_R2_SELF_SIGNED,
                    help="cross-signed chain, roots.pem holds A and B: [root A, cross B-by-A, intermediate under B]; "
                         "with the value %s: [root B, cross B-by-A, intermediate under B] [off]"
-                        % C.CROSS_SIGN_R2_SELF_SIGNED)
+                        % config.CROSS_SIGN_R2_SELF_SIGNED)
     k.add_argument("--no-crl-in-leaf", dest="crl_in_leaf", action="store_false", default=None,
                    help="leave the CRL distribution point out of issued certificates")
     k.add_argument("--push-url", help="partner URL the push (8.1) is POSTed to [off]")
@@ -144,7 +144,7 @@ def build_parser():
     k.add_argument("--push-retry-delay", type=float, help="seconds between push attempts [1]")
     k.add_argument("--push-timeout", type=float, help="seconds per push attempt [5]")
     k.add_argument("--tick-interval", type=float, help="period of the state ticker, seconds [0.2]")
-    k.add_argument("--dcv-mode", choices=C.DCV_MODES,
+    k.add_argument("--dcv-mode", choices=config.DCV_MODES,
                    help="how backend: sectigo orders leave pendingDCV: delay (after the delay) or http (once the "
                         "validation file of every name was fetched and matches) [delay]")
     k.add_argument("--dcv-resolve", action="append", type=_resolve, metavar="NAME=ADDR",
@@ -287,8 +287,8 @@ def main(argv=None):
         parser.error("--host %s is not a loopback address; add --allow-non-loopback to serve the API there"
                      % args.host)
     try:
-        settings, file_tokens = C.load(args.config, overrides_from(args))
-    except (C.ConfigError, OSError, ValueError) as exc:
+        settings, file_tokens = config.load(args.config, overrides_from(args))
+    except (config.ConfigError, OSError, ValueError) as exc:
         parser.error("configuration: %s" % exc)
     tokens = list(args.token or [])
     env = os.environ.get("WOTRUS_SANDBOX_TOKENS", "")

@@ -94,6 +94,19 @@ def valid_dns_name(name: str) -> bool:
     return all(_DNS_LABEL.match(label) for label in labels) and len(labels) >= 1
 
 
+def pem_csr_bytes(text) -> bytes:
+    """PEM CSR text as cryptography reads it (CRLF and the old NEW CERTIFICATE REQUEST header accepted)."""
+    if isinstance(text, bytes):
+        text = text.decode("ascii", "replace")
+    return (text.strip().replace("\r\n", "\n").replace("NEW CERTIFICATE REQUEST", "CERTIFICATE REQUEST")
+            .encode("ascii", "replace"))
+
+
+def csr_der(text) -> bytes:
+    """The DER form of a PEM CSR (what Sectigo's CSR hashes are taken of); ValueError if it is none."""
+    return x509.load_pem_x509_csr(pem_csr_bytes(text)).public_bytes(serialization.Encoding.DER)
+
+
 def normalise_name(name: str) -> str:
     name = name.strip()
     if is_ip(name):
@@ -313,8 +326,7 @@ class CA:
     def issue(self, csr_pem, *, kind, usage, common_name, hosts, org, months, validity_minutes, crl_url,
               not_after_cap=None):
         """Sign a leaf. kind: ssl|document|sm2; usage: rsa|sign|encrypt."""
-        csr = x509.load_pem_x509_csr(csr_pem.strip().replace("\r\n", "\n")
-                                     .replace("NEW CERTIFICATE REQUEST", "CERTIFICATE REQUEST").encode())
+        csr = x509.load_pem_x509_csr(pem_csr_bytes(csr_pem))
         key = csr.public_key()
         now = _now()
         if validity_minutes:

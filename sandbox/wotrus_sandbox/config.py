@@ -14,7 +14,7 @@ import ipaddress
 import json
 import re
 
-from wotrus_sandbox.shared import protocol as P
+from wotrus_sandbox.collection import protocol
 
 ANSWER_CASINGS = ("v106", "v109")
 STATUS_KEYS = ("status", "Status")
@@ -31,16 +31,16 @@ CROSS_SIGN_VALUES = (False, True, CROSS_SIGN_R2_SELF_SIGNED)
 SSL_OV_SECTIGO = "8F6A3C1D-2B4E-4C5F-9A7B-1D2E3F4A5B6C"
 SM2_PRODUCT = "E2B9C4A1-7D3F-4B8E-9C6A-5F1D2E3B4A7C"
 
-PATH_AUTO = [P.STATUS_PENDING_AUTO_ISSUE, P.STATUS_ISSUED]
-PATH_CA = [P.STATUS_PENDING_SUBMIT, P.STATUS_PENDING_DCV, P.STATUS_PENDING_CA_ISSUED, P.STATUS_ISSUED]
-PATH_MANUAL = [P.STATUS_PENDING, P.STATUS_ISSUED]
+PATH_AUTO = [protocol.STATUS_PENDING_AUTO_ISSUE, protocol.STATUS_ISSUED]
+PATH_CA = [protocol.STATUS_PENDING_SUBMIT, protocol.STATUS_PENDING_DCV, protocol.STATUS_PENDING_CA_ISSUED, protocol.STATUS_ISSUED]
+PATH_MANUAL = [protocol.STATUS_PENDING, protocol.STATUS_ISSUED]
 # A path may end in one of these; every other step must be a pending state.
-PATH_ENDS = (P.STATUS_ISSUED, P.STATUS_REJECTED, P.STATUS_CLOSED)
-PATH_STEPS = (P.STATUS_PENDING_SUBMIT, P.STATUS_PENDING_DCV, P.STATUS_PENDING_CA_ISSUED,
-              P.STATUS_PENDING_AUTO_ISSUE, P.STATUS_PENDING)
+PATH_ENDS = (protocol.STATUS_ISSUED, protocol.STATUS_REJECTED, protocol.STATUS_CLOSED)
+PATH_STEPS = (protocol.STATUS_PENDING_SUBMIT, protocol.STATUS_PENDING_DCV, protocol.STATUS_PENDING_CA_ISSUED,
+              protocol.STATUS_PENDING_AUTO_ISSUE, protocol.STATUS_PENDING)
 
 DEFAULT_PRODUCTS = {
-    P.PRODUCT_SSL_EXAMPLE: {
+    protocol.PRODUCT_SSL_EXAMPLE: {
         "name": "超快 SSL V1", "kind": "ssl", "validation": "dv", "backend": "wotrus", "path": PATH_AUTO,
         "delays": {},
     },
@@ -52,13 +52,13 @@ DEFAULT_PRODUCTS = {
         "name": "SM2 SSL (sandbox)", "kind": "sm2", "validation": "ov", "backend": "wotrus", "path": PATH_CA,
         "delays": {},
     },
-    P.PRODUCT_PDF_SIGNING: {
+    protocol.PRODUCT_PDF_SIGNING: {
         "name": "PDF 签名和加密证书", "kind": "document", "backend": "wotrus", "path": PATH_MANUAL, "delays": {},
     },
-    P.PRODUCT_ORG_DOCUMENT_SIGNING: {
+    protocol.PRODUCT_ORG_DOCUMENT_SIGNING: {
         "name": "单位文档签名证书", "kind": "document", "backend": "wotrus", "path": PATH_MANUAL, "delays": {},
     },
-    P.PRODUCT_PERSONAL_DOCUMENT_SIGNING: {
+    protocol.PRODUCT_PERSONAL_DOCUMENT_SIGNING: {
         "name": "个人文档签名证书", "kind": "document", "backend": "wotrus", "path": PATH_MANUAL, "delays": {},
     },
 }
@@ -98,8 +98,8 @@ DEFAULTS = {
     # Push (8.1): POSTed on issued and on revoked to this URL, signed.
     "push_url": None,
     "push_secret": "sandbox-push-secret",
-    "push_header": P.PUSH_SIGNATURE_HEADER,
-    "push_attempts": P.PUSH_MAX_ATTEMPTS,
+    "push_header": protocol.PUSH_SIGNATURE_HEADER,
+    "push_attempts": protocol.PUSH_MAX_ATTEMPTS,
     "push_retry_delay": 1.0,
     "push_timeout": 5.0,
     # Background state ticker period, seconds.
@@ -134,7 +134,7 @@ class ConfigError(ValueError):
 
 
 def _check_product(pid, prod):
-    if not re.match(P.PRODUCT_ID_PATTERN, pid):
+    if not re.match(protocol.PRODUCT_ID_PATTERN, pid):
         raise ConfigError("product ID %r is not a GUID" % pid)
     if not isinstance(prod, dict):
         raise ConfigError("product %s must be an object" % pid)

@@ -20,9 +20,11 @@ answers its MD5/SHA256 and per-domain DCV state) and records every name
   request goes there with ``Host: <name>``, and anything that is not loopback
   is refused before connecting. Redirects are not followed.
 
-The expected values come from ``sectigo.py`` (``csr_hashes``,
-``http_file_path``, ``http_file_lines``): the sandbox computes them in one
-place, and the check expects exactly what the status answer shows.
+The expected values are what the Sectigo status answer shows for the order
+(its MD5, SHA256 and uniqueValue), and every rule on them -- the file's path
+and lines, how a served file is compared, no HTTP file for wildcard names --
+is the collection's own (``plugins/module_utils/_sectigo/dcv.py``, through
+``collection.py``): the sandbox checks exactly what the collection publishes.
 """
 
 from __future__ import annotations
@@ -35,13 +37,14 @@ import time
 
 import aiohttp
 
-from wotrus_sandbox import config as C
-from wotrus_sandbox.shared import protocol as P
+from wotrus_sandbox import config
+from wotrus_sandbox.ca import csr_der
+from wotrus_sandbox.collection import protocol, sectigo_dcv
 
 try:
-    from wotrus_sandbox import sectigo as S
+    from wotrus_sandbox import sectigo
 except ImportError:  # pragma: no cover - the sub-app is optional
-    S = None
+    sectigo = None
 
 log = logging.getLogger("wotrus_sandbox.dcv")
 
@@ -61,14 +64,14 @@ def is_sectigo(sb, order):
 
 
 def http_mode(sb, order):
-    return C.dcv_mode(sb.settings, product_of(sb, order)) == "http"
+    return config.dcv_mode(sb.settings, product_of(sb, order)) == "http"
 
 
 def order_domains(order):
     """commonName then hosts, lower case, without duplicates."""
     out = []
     for name in [order["common_name"]] + list(order["hosts"]):
-        name = name.strip().rstrip(".").lower()
+        name = sectigo_dcv.dcv_domain(name)
         if name and name not in out:
             out.append(name)
     return out
@@ -80,9 +83,9 @@ def _csr_of(order):
 
 
 def _sectigo_state(sb):
-    if S is None:
+    if sectigo is None:
         return None
-    return S.shared_state(sb.settings.get("sectigo") or {}, sb.state_dir)
+    return sectigo.shared_state(sb.settings.get("sectigo") or {}, sb.state_dir)
 
 
 # -- registration (inside the create/reissue transaction) -----------------------
@@ -120,9 +123,7 @@ def expected(sb, order):
         record = state.orders.get(order["order_number"])
         if record and record.get("md5") and record.get("sha256"):
             return record["md5"], record["sha256"], record.get("unique_value")
-    if S is None:
-        raise LookupError("wotrus_sandbox.sectigo is not installed: no DCV values")
-    md5, sha256, _names = S.csr_hashes(_csr_of(order))
+    md5, sha256 = sectigo_dcv.csr_hashes(csr_der(_csr_of(order)))
     return md5, sha256, None
 
 
@@ -141,18 +142,10 @@ def complete_unchecked(sb, order, now, reason):
     for domain in todo:
         sb.store.dcv_record(order["id"], domain, VALIDATED, now, "not checked: " + reason, attempt=False)
     if todo:
-        _sectigo_completed(sb, order, todo, "CNAME CSR Hash")
+        _sectigo_completed(sb, order, todo, sectigo_dcv.METHOD_CNAME)
 
 
 # -- the check --------------------------------------------------------------------
-def content_matches(body, lines):
-    """Compare a fetched file with the expected lines (trailing whitespace and empty lines ignored)."""
-    got = [line.rstrip() for line in body.splitlines()]
-    while got and not got[-1]:
-        got.pop()
-    return got == list(lines)
-
-
 class Checker:
     """Background task: checks the http-mode orders in pendingDCV, each every ``dcv_check_interval`` s."""
 
@@ -184,14 +177,14 @@ class Checker:
         sb = self.sb
         now = time.monotonic()
         interval = float(sb.settings["dcv_check_interval"])
-        ids = sb.store.orders_in_status(P.STATUS_PENDING_DCV)
+        ids = sb.store.orders_in_status(protocol.STATUS_PENDING_DCV)
         for oid in set(self.last) - set(ids):
             del self.last[oid]
         for oid in ids:
             if oid in self.running or now - self.last.get(oid, float("-inf")) < interval:
                 continue
             order = sb.store.get_order(oid)
-            if order is None or order["is_pay"] == P.IS_PAY_UNPAID or not http_mode(sb, order):
+            if order is None or order["is_pay"] == protocol.IS_PAY_UNPAID or not http_mode(sb, order):
                 continue
             self.last[oid] = now
             task = asyncio.get_running_loop().create_task(self.check(order))
@@ -215,41 +208,40 @@ class Checker:
         todo = [d for d, r in rows.items() if r["state"] != VALIDATED]
         try:
             md5, sha256, unique_value = expected(sb, order)
-        except (LookupError, ValueError) as exc:
+        except ValueError as exc:
             results = [(FAILED, "no DCV values: %s" % exc, None)] * len(todo)
         else:
-            path = S.http_file_path(md5)
-            lines = S.http_file_lines(sha256, unique_value)
-            results = await asyncio.gather(*(self.fetch(order, d, path, lines) for d in todo))
+            results = await asyncio.gather(*(self.fetch(order, d, md5, sha256, unique_value) for d in todo))
         now = time.time()
         events = []
         newly = []
         with sb.store.tx():
             fresh = sb.store.get_order(order["id"])
-            if fresh is None or fresh["status"] != P.STATUS_PENDING_DCV:
+            if fresh is None or fresh["status"] != protocol.STATUS_PENDING_DCV:
                 return  # moved meanwhile (cancelled, forced, mode switched)
             for domain, (state, detail, url) in zip(todo, results):
                 sb.store.dcv_record(fresh["id"], domain, state, now, detail, url)
                 if state == VALIDATED:
                     newly.append(domain)
             done = all(r["state"] == VALIDATED for r in sb.store.dcv_of(fresh["id"]).values())
-            if done and http_mode(sb, fresh) and fresh["is_pay"] != P.IS_PAY_UNPAID:
+            if done and http_mode(sb, fresh) and fresh["is_pay"] != protocol.IS_PAY_UNPAID:
                 path_ = fresh["path"]
-                nxt = path_[path_.index(P.STATUS_PENDING_DCV) + 1]
+                nxt = path_[path_.index(protocol.STATUS_PENDING_DCV) + 1]
                 log.info("DCV order %s: every domain validated over HTTP; %s -> %s", fresh["id"],
-                         P.STATUS_PENDING_DCV, nxt)
+                         protocol.STATUS_PENDING_DCV, nxt)
                 states.enter(sb, fresh, nxt, now, events)
         if newly:
-            _sectigo_completed(sb, order, newly, S.HTTP_CSR_HASH if S else "HTTP CSR Hash")
+            _sectigo_completed(sb, order, newly, sectigo_dcv.METHOD_HTTP)
         sb.dispatch(events)
 
-    async def fetch(self, order, domain, path, lines):
+    async def fetch(self, order, domain, md5, sha256, unique_value):
         """One attempt for one name: ``(state, detail, url)``, logged."""
         settings = self.sb.settings
+        path = sectigo_dcv.http_file_path(md5)
         port = int(settings["dcv_http_port"])
         url = "http://%s:%d%s" % (domain, port, path)
         addr = None
-        if domain.startswith("*."):
+        if not sectigo_dcv.http_file_allowed(domain):
             state, detail = FAILED, "a wildcard name cannot be validated with an HTTP file (Sectigo: CNAME only)"
         else:
             addr = settings["dcv_resolve"].get(domain)
@@ -268,7 +260,7 @@ class Checker:
             else:
                 timeout = float(settings["dcv_timeout"])
                 try:
-                    state, detail = await asyncio.wait_for(self._get(domain, addr, port, path, lines, timeout),
+                    state, detail = await asyncio.wait_for(self._get(domain, addr, port, path, (sha256, unique_value), timeout),
                                                            timeout + 0.5)
                 except asyncio.TimeoutError:
                     state, detail = FAILED, "no answer within %g s" % timeout
@@ -280,7 +272,7 @@ class Checker:
                  addr or "-", state, detail)
         return state, detail, url
 
-    async def _get(self, domain, addr, port, path, lines, timeout):
+    async def _get(self, domain, addr, port, path, expected_values, timeout):
         host = "[%s]" % addr if ":" in addr else addr
         target = "http://%s:%d%s" % (host, port, path)
         headers = {"Host": domain if port == 80 else "%s:%d" % (domain, port), "User-Agent": USER_AGENT,
@@ -304,7 +296,8 @@ class Checker:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return FAILED, "the file is not UTF-8 text"
-        if content_matches(text, lines):
+        if sectigo_dcv.http_file_matches(text, *expected_values):
             return VALIDATED, "the file matches (HTTP 200)"
         shown = text if len(text) <= 200 else text[:200] + "..."
-        return FAILED, "the content does not match: expected %r, got %r" % ("\n".join(lines), shown)
+        expected = "\n".join(sectigo_dcv.http_file_lines(*expected_values))
+        return FAILED, "the content does not match: expected %r, got %r" % (expected, shown)

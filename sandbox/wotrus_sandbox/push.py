@@ -18,7 +18,7 @@ import time
 
 import aiohttp
 
-from wotrus_sandbox.shared import protocol as P
+from wotrus_sandbox.collection import protocol
 
 log = logging.getLogger("wotrus_sandbox.push")
 
@@ -56,7 +56,7 @@ class Pusher:
     async def deliver(self, url, order_id, event):
         settings = self.sb.settings
         raw = json.dumps(body_for(settings, order_id, event), ensure_ascii=False).encode("utf-8")
-        signature = P.push_signature(settings["push_secret"], raw)
+        signature = protocol.push_signature(settings["push_secret"], raw)
         headers = {"Content-Type": "application/json", settings["push_header"]: signature}
         attempts = int(settings["push_attempts"])
         session = await self._client()

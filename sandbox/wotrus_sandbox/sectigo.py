@@ -23,8 +23,10 @@ Settings (all optional): ``login_name`` (``sandbox``), ``login_password``
 (when set, ``/_manage`` needs header ``X-Sandbox-Token``), ``orders`` (list of
 order definitions, as for ``POST /_manage/orders``).
 
-The DCV hashes are computed the way Sectigo documents them (MD5 and SHA-256 of
-the DER CSR, upper-case hex), independently of the collection's code.
+The CSR-hash DCV values (MD5 and SHA-256 of the DER CSR in upper-case hex,
+the methods a name allows) come from the collection's
+``plugins/module_utils/_sectigo/dcv.py``: the stand-in offers exactly what the
+collection reads.
 """
 
 from __future__ import annotations
@@ -40,13 +42,11 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from wotrus_sandbox import subapp
+from cryptography import x509
 
-try:
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
-except ImportError:  # pragma: no cover
-    x509 = None
+from wotrus_sandbox import subapp
+from wotrus_sandbox.ca import csr_der
+from wotrus_sandbox.collection import sectigo_dcv
 
 ENDPOINT = "/products/!getPostPaymentStatus"
 STATE_FILE = "sectigo_state.json"
@@ -109,24 +109,13 @@ def jwt_decode(token, secret, now=None):
 
 # -- orders --------------------------------------------------------------------
 def csr_hashes(csr_pem):
-    """``(MD5, SHA256, names)`` of a PEM CSR: the hashes of its DER form in upper-case hex.
+    """``(MD5, SHA256, names)`` of a PEM CSR: the collection's ``csr_hashes`` of its DER form, and its names.
 
-    This is the sandbox's one computation of the CSR-hash DCV values: the
-    status answer and the WoTrus sandbox's HTTP DCV check (``dcv.py``) use it.
+    The status answer and the WoTrus sandbox's HTTP DCV check (``dcv.py``) both use it.
     """
-    if x509 is None:  # pragma: no cover
-        raise ValueError("cryptography is needed to read CSRs")
-    if isinstance(csr_pem, bytes):
-        csr_pem = csr_pem.decode("ascii", "replace")
-    text = csr_pem.strip().replace("\r\n", "\n").replace("NEW CERTIFICATE REQUEST", "CERTIFICATE REQUEST")
-    csr = x509.load_pem_x509_csr(text.encode("ascii", "replace"))
-    der = csr.public_bytes(Encoding.DER)
-    names = []
-    try:
-        cn = csr.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-        names.extend(a.value for a in cn)
-    except Exception:  # pragma: no cover
-        pass
+    der = csr_der(csr_pem)
+    csr = x509.load_der_x509_csr(der)
+    names = [a.value for a in csr.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
     try:
         san = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         names.extend(san.get_values_for_type(x509.DNSName))
@@ -136,28 +125,8 @@ def csr_hashes(csr_pem):
     for name in names:
         if name not in seen:
             seen.append(name)
-    return hashlib.md5(der).hexdigest().upper(), hashlib.sha256(der).hexdigest().upper(), seen
-
-
-# What a host publishes for the HTTP(S) CSR-hash method, as Sectigo documents it:
-# https://www.sectigo.com/knowledge-base/detail/complete-domain-validation-using-http-http-s-method
-# (target domain sectigo.com per the WoTrus change log V1.07).
-DCV_TARGET_DOMAIN = "sectigo.com"
-HTTP_FILE_DIR = "/.well-known/pki-validation/"
-HTTP_CSR_HASH = "HTTP CSR Hash"
-
-
-def http_file_path(md5):
-    """``/.well-known/pki-validation/<MD5 upper case>.txt``."""
-    return HTTP_FILE_DIR + md5.upper() + ".txt"
-
-
-def http_file_lines(sha256, unique_value=None):
-    """The lines of the validation file: SHA256, ``sectigo.com``, and uniqueValue when there is one."""
-    lines = [sha256, DCV_TARGET_DOMAIN]
-    if unique_value:
-        lines.append(unique_value)
-    return lines
+    md5, sha256 = sectigo_dcv.csr_hashes(der)
+    return md5, sha256, seen
 
 
 def _section(title, status, description=None, **extra):
@@ -169,9 +138,8 @@ def _section(title, status, description=None, **extra):
 
 
 def _methods(domain):
-    base = domain[2:] if domain.startswith("*.") else domain
-    csr_options = ["CNAME CSR Hash"] if domain.startswith("*.") else \
-        ["CNAME CSR Hash", "HTTP CSR Hash", "HTTPS CSR Hash"]
+    base = sectigo_dcv.base_domain(domain)
+    csr_options = sectigo_dcv.csr_hash_methods(domain)
     return [
         {"type": "email", "title": "Alternative Email Addresses", "level": 2,
          "options": ["%s@%s" % (box, base) for box in ("admin", "administrator", "hostmaster", "postmaster",
@@ -221,7 +189,7 @@ def order_data(order, upload_url, token):
     domain_entries = []
     for name in domains:
         state = order["domain_status"].get(name, "notCompleted")
-        method = (order.get("domain_method") or {}).get(name) or "CNAME CSR Hash"
+        method = (order.get("domain_method") or {}).get(name) or sectigo_dcv.METHOD_CNAME
         domain_entries.append({"domainName": name, "dcvStatus": state,
                                "selectedMethod": "Not yet set" if state != "Completed" else method,
                                "methods": _methods(name)})
@@ -296,7 +264,7 @@ class _State(subapp.OrderState):
         self.add(order)
         return order
 
-    def set_domain_completed(self, number, domain, method=HTTP_CSR_HASH):
+    def set_domain_completed(self, number, domain, method=sectigo_dcv.METHOD_HTTP):
         order = self.orders.get(str(number))
         if order is None:
             return False

@@ -15,25 +15,25 @@ import asyncio
 import logging
 import time
 
-from wotrus_sandbox import config as C
+from wotrus_sandbox import config
 from wotrus_sandbox import dcv
 from wotrus_sandbox.ca import CsrError
-from wotrus_sandbox.shared import protocol as P
+from wotrus_sandbox.collection import protocol
 
 log = logging.getLogger("wotrus_sandbox.states")
 
 
 def _next_due(sb, order, status, now):
-    if status == P.STATUS_PENDING_REVOKE:
+    if status == protocol.STATUS_PENDING_REVOKE:
         return now + float(sb.settings["revoke_delay"])
-    if order["is_pay"] == P.IS_PAY_UNPAID:
+    if order["is_pay"] == protocol.IS_PAY_UNPAID:
         return None
     path = order["path"]
     if status in path[:-1]:
         product = sb.settings["products"].get(order["product_id"])
-        if status == P.STATUS_PENDING_DCV and C.dcv_mode(sb.settings, product) == "http":
+        if status == protocol.STATUS_PENDING_DCV and config.dcv_mode(sb.settings, product) == "http":
             return None  # moved on by the DCV checker (dcv.py), not by time
-        return now + C.step_delay(sb.settings, product, status)
+        return now + config.step_delay(sb.settings, product, status)
     return None
 
 
@@ -42,20 +42,20 @@ def enter(sb, order, status, now=None, events=None):
     now = time.time() if now is None else now
     path = order["path"]
     step = path.index(status) if status in path else -1
-    if (order.get("status") == P.STATUS_PENDING_DCV and P.STATUS_PENDING_DCV in path
-            and step > path.index(P.STATUS_PENDING_DCV)):
+    if (order.get("status") == protocol.STATUS_PENDING_DCV and protocol.STATUS_PENDING_DCV in path
+            and step > path.index(protocol.STATUS_PENDING_DCV)):
         # left pendingDCV forward without (complete) HTTP checks: dcv_mode delay, or a forced state
         dcv.complete_unchecked(sb, order, now, "the order left pendingDCV by its delay or a forced state")
     fields = {"status": status, "step": step, "entered": now}
     order.update(fields)
     order["next_due"] = _next_due(sb, order, status, now)
     fields["next_due"] = order["next_due"]
-    if status == P.STATUS_ISSUED and not sb.store.certs_of(order["id"]):
+    if status == protocol.STATUS_ISSUED and not sb.store.certs_of(order["id"]):
         try:
             sb.issue_certs(order)
         except (CsrError, ValueError) as exc:  # cannot happen for checked CSRs; be loud if it does
             log.error("order %s: signing failed: %s; order rejected", order["id"], exc)
-            fields.update(status=P.STATUS_REJECTED, step=-1, next_due=None)
+            fields.update(status=protocol.STATUS_REJECTED, step=-1, next_due=None)
             order.update(fields)
             sb.store.update_order(order["id"], **fields)
             return
@@ -69,7 +69,7 @@ def enter(sb, order, status, now=None, events=None):
                 sb.store.update_order(old["id"], revoked_at=now)
                 if events is not None:
                     events.append(("revoked", old["id"]))
-    elif status == P.STATUS_REVOKED:
+    elif status == protocol.STATUS_REVOKED:
         sb.store.revoke_certs(order["id"], order.get("revoke_reason") or "revoked", now)
         fields["revoked_at"] = now
         if events is not None:
@@ -81,11 +81,11 @@ def set_paid(sb, order, is_pay, now=None):
     now = time.time() if now is None else now
     order["is_pay"] = is_pay
     fields = {"is_pay": is_pay}
-    if order["next_due"] is None and order["status"] in order["path"][:-1] and is_pay != P.IS_PAY_UNPAID:
+    if order["next_due"] is None and order["status"] in order["path"][:-1] and is_pay != protocol.IS_PAY_UNPAID:
         # the clock of the current step starts when the order is paid
         fields["entered"] = now
         fields["next_due"] = _next_due(sb, order, order["status"], now)
-    elif is_pay == P.IS_PAY_UNPAID and order["status"] != P.STATUS_PENDING_REVOKE:
+    elif is_pay == protocol.IS_PAY_UNPAID and order["status"] != protocol.STATUS_PENDING_REVOKE:
         fields["next_due"] = None
     order.update(fields)
     sb.store.update_order(order["id"], **fields)
@@ -103,8 +103,8 @@ def advance(sb, order_id, now=None):
         while order["next_due"] is not None and order["next_due"] <= now and guard < 50:
             guard += 1
             at = order["next_due"]
-            if order["status"] == P.STATUS_PENDING_REVOKE:
-                enter(sb, order, P.STATUS_REVOKED, at, events)
+            if order["status"] == protocol.STATUS_PENDING_REVOKE:
+                enter(sb, order, protocol.STATUS_REVOKED, at, events)
             elif order["status"] in order["path"][:-1]:
                 nxt = order["path"][order["path"].index(order["status"]) + 1]
                 enter(sb, order, nxt, at, events)
@@ -121,15 +121,15 @@ def reschedule_dcv(sb):
     http: not moved by time (next_due NULL). delay: due at entered + the pendingDCV delay.
     """
     with sb.store.tx():
-        for oid in sb.store.orders_in_status(P.STATUS_PENDING_DCV):
+        for oid in sb.store.orders_in_status(protocol.STATUS_PENDING_DCV):
             order = sb.store.get_order(oid)
-            if order["is_pay"] == P.IS_PAY_UNPAID or P.STATUS_PENDING_DCV not in order["path"][:-1]:
+            if order["is_pay"] == protocol.IS_PAY_UNPAID or protocol.STATUS_PENDING_DCV not in order["path"][:-1]:
                 continue
             if dcv.http_mode(sb, order):
                 due = None
             elif order["next_due"] is None:
                 product = sb.settings["products"].get(order["product_id"])
-                due = order["entered"] + C.step_delay(sb.settings, product, P.STATUS_PENDING_DCV)
+                due = order["entered"] + config.step_delay(sb.settings, product, protocol.STATUS_PENDING_DCV)
             else:
                 continue
             if due != order["next_due"]:

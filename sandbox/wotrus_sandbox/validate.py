@@ -12,7 +12,7 @@ import binascii
 import json
 import re
 
-from wotrus_sandbox.shared import protocol as P
+from wotrus_sandbox.collection import protocol
 
 
 class Invalid(ValueError):
@@ -22,7 +22,7 @@ class Invalid(ValueError):
 # Known keys per body, lower-cased (the parameter tables plus the V1.02 change log).
 ORDER_INFO_KEYS = {"productid", "commonname", "csr_rsa", "csr_sign", "csr_encrypt", "hosts", "month",
                    "idempotenceid", "ukeypassword", "ukeyshipaddress", "bindrsaproductid"}
-ORGANIZATION_KEYS = {v.lower() for v in P.ORGANIZATION_KEYS.values()}
+ORGANIZATION_KEYS = {v.lower() for v in protocol.ORGANIZATION_KEYS.values()}
 DOCUMENT_KEYS = {"documenttype", "filetype", "filecontent"}
 CREATE_KEYS = {"orderinfopost", "organizationpost", "documentspost"}
 CANCEL_KEYS = {"orderid", "reason"}
@@ -53,7 +53,7 @@ def parse_json_object(raw: bytes):
         raise Invalid("the body is not valid JSON: %s" % exc) from None
     if not isinstance(value, dict):
         raise Invalid("the body must be a JSON object")
-    return P.lower_keys(value)
+    return protocol.lower_keys(value)
 
 
 def check_keys(obj, allowed, where, accept_unknown):
@@ -102,8 +102,8 @@ def idempotence_id(obj, where):
         return None  # the seeds' example sends "": no key
     if not isinstance(v, str):
         raise Invalid("%s.idempotenceID must be a string" % where)
-    if len(v) > P.IDEMPOTENCE_ID_MAX_LENGTH:
-        raise Invalid("%s.idempotenceID is longer than %d characters" % (where, P.IDEMPOTENCE_ID_MAX_LENGTH))
+    if len(v) > protocol.IDEMPOTENCE_ID_MAX_LENGTH:
+        raise Invalid("%s.idempotenceID is longer than %d characters" % (where, protocol.IDEMPOTENCE_ID_MAX_LENGTH))
     return v
 
 
@@ -117,8 +117,8 @@ def file_content(obj, where, check_magic, required=True):
         raise Invalid("%sfileType is required" % where)
     if content in (None, ""):
         raise Invalid("%sfileContent is required" % where)
-    if not isinstance(ftype, str) or ftype.lower() not in P.FILE_TYPES:
-        raise Invalid("%sfileType %r is not one of %s" % (where, ftype, ", ".join(P.FILE_TYPES)))
+    if not isinstance(ftype, str) or ftype.lower() not in protocol.FILE_TYPES:
+        raise Invalid("%sfileType %r is not one of %s" % (where, ftype, ", ".join(protocol.FILE_TYPES)))
     if not isinstance(content, str):
         raise Invalid("%sfileContent must be a base64 string" % where)
     try:
@@ -127,9 +127,9 @@ def file_content(obj, where, check_magic, required=True):
         raise Invalid("%sfileContent is not valid base64" % where) from None
     if not data:
         raise Invalid("%sfileContent is empty" % where)
-    if len(data) > P.MAX_FILE_BYTES:
-        raise Invalid("%sfileContent is larger than %d bytes" % (where, P.MAX_FILE_BYTES))
-    if check_magic and not data.startswith(P.FILE_TYPES[ftype.lower()]):
+    if len(data) > protocol.MAX_FILE_BYTES:
+        raise Invalid("%sfileContent is larger than %d bytes" % (where, protocol.MAX_FILE_BYTES))
+    if check_magic and not data.startswith(protocol.FILE_TYPES[ftype.lower()]):
         raise Invalid("%sfileContent is not a %s file (its first bytes do not match the fileType)"
                       % (where, ftype.lower()))
     return ftype.lower(), data
@@ -146,9 +146,9 @@ def organization(org, accept_unknown):
         opt_str(org, k, where, 256)
     req_str(org, "orgname", where, 256)
     bc = org.get("businesscategory")
-    if bc not in (None, "") and bc not in P.BUSINESS_CATEGORIES:
+    if bc not in (None, "") and bc not in protocol.BUSINESS_CATEGORIES:
         raise Invalid("organizationPost.businessCategory %r is not one of: %s"
-                      % (bc, ", ".join(P.BUSINESS_CATEGORIES)))
+                      % (bc, ", ".join(protocol.BUSINESS_CATEGORIES)))
     cc = org.get("countrycode")
     if cc not in (None, "") and not re.fullmatch(r"[A-Za-z]{2}", cc):
         raise Invalid("organizationPost.countryCode %r is not a two-letter ISO 3166 code" % cc)
@@ -171,7 +171,7 @@ def documents(docs, accept_unknown, check_magic):
             raise Invalid("%s must be an object" % where)
         check_keys(d, DOCUMENT_KEYS, where, accept_unknown)
         dt = int_value(d, "documenttype", where)
-        if dt not in P.DOCUMENT_TYPES.values():
+        if dt not in protocol.DOCUMENT_TYPES.values():
             raise Invalid("%s.documentType %r is not 1 (authorisation letter), 2 (business licence) "
                           "or 3 (identity card)" % (where, dt))
         ftype, data = file_content(d, where + ".", check_magic)
@@ -184,7 +184,7 @@ def hosts_value(v, where="orderInfoPost.hosts"):
         return []
     if not isinstance(v, str):
         raise Invalid("%s must be one comma-separated string (not %s)" % (where, type(v).__name__))
-    return P.split_hosts(v)
+    return protocol.split_hosts(v)
 
 
 def url_value(obj, key, where):

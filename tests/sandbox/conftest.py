@@ -7,7 +7,7 @@ import pytest
 
 from sandbox_helpers import Client
 from wotrus_sandbox.config import DEFAULT_PRODUCTS
-from wotrus_sandbox.shared import protocol as P
+from wotrus_sandbox.collection import protocol
 from wotrus_sandbox.testing import SandboxProcess
 
 
@@ -28,7 +28,7 @@ def sb(sandbox):
         "page_style": "seeds", "rsa_order_id_field": "orderId", "accept_unknown_keys": False,
         "check_csr_names": True, "check_file_magic": True, "unpaid": False, "cross_sign": False,
         "push_url": None, "push_retry_delay": 1.0, "push_secret": "sandbox-push-secret",
-        "push_header": P.PUSH_SIGNATURE_HEADER, "products": DEFAULT_PRODUCTS})
+        "push_header": protocol.PUSH_SIGNATURE_HEADER, "products": DEFAULT_PRODUCTS})
     return sandbox
 
 

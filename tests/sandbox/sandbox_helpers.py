@@ -14,14 +14,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from wotrus_sandbox.shared import protocol as P
+from wotrus_sandbox.collection import protocol
 
-SSL_DV = P.PRODUCT_SSL_EXAMPLE
+SSL_DV = protocol.PRODUCT_SSL_EXAMPLE
 SSL_OV_SECTIGO = "8F6A3C1D-2B4E-4C5F-9A7B-1D2E3F4A5B6C"
 SM2 = "E2B9C4A1-7D3F-4B8E-9C6A-5F1D2E3B4A7C"
-PDF = P.PRODUCT_PDF_SIGNING
-ORG_DOC = P.PRODUCT_ORG_DOCUMENT_SIGNING
-PERSONAL_DOC = P.PRODUCT_PERSONAL_DOCUMENT_SIGNING
+PDF = protocol.PRODUCT_PDF_SIGNING
+ORG_DOC = protocol.PRODUCT_ORG_DOCUMENT_SIGNING
+PERSONAL_DOC = protocol.PRODUCT_PERSONAL_DOCUMENT_SIGNING
 
 PDF_BYTES = b"%PDF-1.4\n% sandbox test letter\n"
 JPG_BYTES = b"\xff\xd8\xff\xe0" + b"\x00" * 16
@@ -109,14 +109,14 @@ class Client:
         return self.s.get(self.sb.api_url + path, headers=h, **kw)
 
     def create(self, **kw):
-        r = self.post(P.PATH_CREATE, create_body(**kw))
+        r = self.post(protocol.PATH_CREATE, create_body(**kw))
         assert r.status_code == 200, r.text
         return r.json()
 
     def create_ok(self, **kw):
         j = self.create(**kw)
         assert j["isSuccess"] is True, j
-        return P.ci_get(j["data"], "orderId") or P.ci_get(j["data"], "orderId_RSA")
+        return protocol.ci_get(j["data"], "orderId") or protocol.ci_get(j["data"], "orderId_RSA")
 
     def order(self, oid):
         r = self.get("/v1/Order/" + oid)
@@ -126,10 +126,10 @@ class Client:
     def status(self, oid):
         j = self.order(oid)
         assert j["isSuccess"], j
-        return P.ci_get(j["data"], "status")
+        return protocol.ci_get(j["data"], "status")
 
     def retrieve(self, oid):
-        r = self.get(P.PATH_RETRIEVE_PEM, params={"orderID": oid})
+        r = self.get(protocol.PATH_RETRIEVE_PEM, params={"orderID": oid})
         assert r.status_code == 200, r.text
         return r.json()
 

@@ -9,12 +9,12 @@ import pytest
 
 from sandbox_helpers import (JPG_B64, ORG_DOC, PDF, PDF_B64, PERSONAL_DOC, SM2, SSL_DV, SSL_OV_SECTIGO, create_body,
                       key, make_csr, tamper)
-from wotrus_sandbox.shared import protocol as P
+from wotrus_sandbox.collection import protocol
 
 ENVELOPE = {"isSuccess", "errorMsg", "successMsg", "data", "page"}
 
 
-def refused(client, body, fragment, path=P.PATH_CREATE):
+def refused(client, body, fragment, path=protocol.PATH_CREATE):
     r = client.post(path, body)
     assert r.status_code == 200, r.text
     j = r.json()
@@ -31,9 +31,9 @@ def test_401_empty_body_on_missing_or_wrong_token(client, sb, token):
     h = {"Content-Type": "application/json"}
     if token is not None:
         h["WoTrusToken"] = token
-    for method, path in (("POST", P.PATH_CREATE), ("GET", "/v1/Order/X"), ("GET", P.PATH_RETRIEVE_PEM),
-                         ("POST", P.PATH_CANCEL), ("POST", P.PATH_REVOKE), ("POST", P.PATH_REISSUE),
-                         ("POST", P.PATH_NOTIFY)):
+    for method, path in (("POST", protocol.PATH_CREATE), ("GET", "/v1/Order/X"), ("GET", protocol.PATH_RETRIEVE_PEM),
+                         ("POST", protocol.PATH_CANCEL), ("POST", protocol.PATH_REVOKE), ("POST", protocol.PATH_REISSUE),
+                         ("POST", protocol.PATH_NOTIFY)):
         r = client.s.request(method, sb.api_url + path, headers=h, data=b"{}", verify=sb.roots, timeout=10)
         assert r.status_code == 401, (method, path, r.status_code)
         assert r.content == b""
@@ -44,10 +44,10 @@ def test_401_empty_body_on_missing_or_wrong_token(client, sb, token):
 
 def test_token_header_name_is_case_insensitive_and_value_exact(client, sb):
     body = create_body()
-    r = client.s.post(sb.api_url + P.PATH_CREATE, json=body, verify=sb.roots,
+    r = client.s.post(sb.api_url + protocol.PATH_CREATE, json=body, verify=sb.roots,
                       headers={"wotrustoken": "sandbox-token", "requestid": "rid-1"})
     assert r.status_code == 200 and r.json()["isSuccess"] is True
-    r = client.s.post(sb.api_url + P.PATH_CREATE, json=body, verify=sb.roots, headers={"WoTrusToken": "SANDBOX-TOKEN"})
+    r = client.s.post(sb.api_url + protocol.PATH_CREATE, json=body, verify=sb.roots, headers={"WoTrusToken": "SANDBOX-TOKEN"})
     assert r.status_code == 401
 
 
@@ -80,14 +80,14 @@ def test_create_accepts_any_key_casing(client, sb):
                               "Month": "12", "IdempotenceId": "casing-1"},
             "ORGANIZATIONPOST": {"OrgName": "x", "BusinessCategory": "", "IDCardNO": "", "OtherName": None},
             "documentsPOST": []}
-    r = client.post(P.PATH_CREATE, body)
+    r = client.post(protocol.PATH_CREATE, body)
     assert r.json()["isSuccess"] is True, r.text
     [o] = sb.mgmt_get("/orders")
     assert o["product_id"] == SSL_DV and o["month"] == 12 and o["idempotence_id"] == "casing-1"
 
 
 def test_create_refuses_keys_that_collide_case_insensitively(client):
-    r = client.s.post(client.sb.api_url + P.PATH_CREATE, verify=client.sb.roots, headers=client.sb.headers(),
+    r = client.s.post(client.sb.api_url + protocol.PATH_CREATE, verify=client.sb.roots, headers=client.sb.headers(),
                       data='{"orderInfoPost": {}, "orderinfopost": {}}')
     assert r.status_code == 400 and "twice" in r.json()["errorMsg"]
 
@@ -154,14 +154,14 @@ def test_knobs_relax_strictness(client, sb):
     sb.mgmt_post("/config", {"check_csr_names": False})
     refused(client, copy.deepcopy(body), "not a .pdf")
     sb.mgmt_post("/config", {"check_file_magic": False})
-    assert client.post(P.PATH_CREATE, body).json()["isSuccess"] is True
+    assert client.post(protocol.PATH_CREATE, body).json()["isSuccess"] is True
 
 
 def test_create_with_documents_and_ip_san(client, sb):
     body = create_body(cn="10.1.2.3", hosts=("example.com",), product=SSL_OV_SECTIGO)
     body["documentsPost"] = [{"documentType": 2, "fileType": ".pdf", "fileContent": PDF_B64},
                              {"documentType": "1", "fileType": ".JPG", "fileContent": JPG_B64}]
-    r = client.post(P.PATH_CREATE, body).json()
+    r = client.post(protocol.PATH_CREATE, body).json()
     assert r["isSuccess"], r
     oid = r["data"]["orderId"]
     data = client.order(oid)["data"]
@@ -172,12 +172,12 @@ def test_create_with_documents_and_ip_san(client, sb):
 
 
 def test_wrong_content_type_and_bad_json(client, sb):
-    r = client.s.post(sb.api_url + P.PATH_CREATE, data="{}", verify=sb.roots,
+    r = client.s.post(sb.api_url + protocol.PATH_CREATE, data="{}", verify=sb.roots,
                       headers={"WoTrusToken": "sandbox-token", "Content-Type": "text/plain"})
     assert r.status_code == 415 and r.json()["isSuccess"] is False
-    r = client.s.post(sb.api_url + P.PATH_CREATE, data="{not json", verify=sb.roots, headers=sb.headers())
+    r = client.s.post(sb.api_url + protocol.PATH_CREATE, data="{not json", verify=sb.roots, headers=sb.headers())
     assert r.status_code == 400 and "not valid JSON" in r.json()["errorMsg"]
-    r = client.s.post(sb.api_url + P.PATH_CREATE, data="[1]", verify=sb.roots, headers=sb.headers())
+    r = client.s.post(sb.api_url + protocol.PATH_CREATE, data="[1]", verify=sb.roots, headers=sb.headers())
     assert r.status_code == 400 and "object" in r.json()["errorMsg"]
 
 
@@ -193,7 +193,7 @@ def test_order_query_shape(client, sb):
         assert k in d, k
     assert d["id"] == oid and d["duration"] == 25 and d["isPay"] == 1
     assert d["createTime"].endswith("+08:00")
-    assert d["status"] in (P.STATUS_PENDING_AUTO_ISSUE, P.STATUS_ISSUED)
+    assert d["status"] in (protocol.STATUS_PENDING_AUTO_ISSUE, protocol.STATUS_ISSUED)
     page = client.s.get(d["pendingLink"], verify=sb.roots)
     assert page.status_code == 200 and oid in page.text
     sb.mgmt_post("/config", {"status_key": "Status", "answer_casing": "v109"})
@@ -210,11 +210,11 @@ def test_unpaid_orders_wait(client, sb):
     sb.mgmt_post("/config", {"unpaid": True})
     oid = client.create_ok()
     d = client.order(oid)["data"]
-    assert d["isPay"] == 0 and d["status"] == P.STATUS_PENDING_AUTO_ISSUE
+    assert d["isPay"] == 0 and d["status"] == protocol.STATUS_PENDING_AUTO_ISSUE
     j = client.retrieve(oid)
     assert j["isSuccess"] is False and "waiting for payment" in j["errorMsg"]
     sb.mgmt_post("/orders/%s/state" % oid, {"is_pay": 1})
-    client.wait_status(oid, P.STATUS_ISSUED)
+    client.wait_status(oid, protocol.STATUS_ISSUED)
 
 
 # -- retrieve ------------------------------------------------------------------------
@@ -224,11 +224,11 @@ def test_retrieve_before_issue_and_query_params(client, sb):
     oid = client.create_ok()
     j = client.retrieve(oid)
     assert j["isSuccess"] is False and "not issued yet" in j["errorMsg"] and "pendingAutoIssue" in j["errorMsg"]
-    r = client.get(P.PATH_RETRIEVE_PEM, params={"ORDERID": oid})
+    r = client.get(protocol.PATH_RETRIEVE_PEM, params={"ORDERID": oid})
     assert "not issued yet" in r.json()["errorMsg"]
-    r = client.get(P.PATH_RETRIEVE_PEM, params={"orderID": oid, "format": "der"})
+    r = client.get(protocol.PATH_RETRIEVE_PEM, params={"orderID": oid, "format": "der"})
     assert "unknown query parameter" in r.json()["errorMsg"]
-    r = client.get(P.PATH_RETRIEVE_PEM)
+    r = client.get(protocol.PATH_RETRIEVE_PEM)
     assert "orderID is required" in r.json()["errorMsg"]
 
 
@@ -237,7 +237,7 @@ def test_retrieve_issued_rsa_ssl(client, sb):
     from cryptography.x509.oid import ExtendedKeyUsageOID
     cn = "rsa.example.com"
     oid = client.create_ok(cn=cn, hosts=("127.0.0.1",), csr=make_csr(cn, [cn, "127.0.0.1"], "rsa2048"))
-    client.wait_status(oid, P.STATUS_ISSUED)
+    client.wait_status(oid, protocol.STATUS_ISSUED)
     j = client.retrieve(oid)
     assert j["isSuccess"] is True and j["page"] == {"total": 0, "limit": 0, "skip": 0}
     d = j["data"]
@@ -267,8 +267,8 @@ def test_document_signing_products(client, sb, product):
     refused(client, create_body(cn=cn, hosts=(), product=product, csr=make_csr("someone else")), "does not match")
     oid = client.create_ok(cn=cn, hosts=(), product=product, csr=make_csr(cn, kind="rsa3072"), month=24,
                            uKeyPassword="123456", uKeyShipAddress="深圳")
-    assert sb.mgmt_get("/orders/" + oid)["path"] == [P.STATUS_PENDING, P.STATUS_ISSUED]
-    client.wait_status(oid, P.STATUS_ISSUED)
+    assert sb.mgmt_get("/orders/" + oid)["path"] == [protocol.STATUS_PENDING, protocol.STATUS_ISSUED]
+    client.wait_status(oid, protocol.STATUS_ISSUED)
     cert = x509.load_pem_x509_certificate(client.retrieve(oid)["data"]["pem_RSA"].encode())
     ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     assert ku.digital_signature and ku.content_commitment and not ku.key_encipherment
@@ -285,7 +285,7 @@ def test_sm2_product_with_stand_in_keys_and_bound_rsa(client, sb):
     info = body["orderInfoPost"]
     info["csr_Sign"] = make_csr(cn, [cn], "ec256")
     info["csr_Encrypt"] = make_csr(cn, [cn], "ec384")
-    j = client.post(P.PATH_CREATE, body).json()
+    j = client.post(protocol.PATH_CREATE, body).json()
     assert j["isSuccess"], j
     sm2_id, rsa_id = j["data"]["orderId"], j["data"]["orderId_RSA"]
     assert sm2_id and rsa_id and sm2_id != rsa_id
@@ -296,7 +296,7 @@ def test_sm2_product_with_stand_in_keys_and_bound_rsa(client, sb):
     assert sign.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature
     assert enc.extensions.get_extension_for_class(x509.KeyUsage).value.key_agreement
     assert len(d["chains_Sign"]) == 2 and len(d["chains_Encrypt"]) == 2 and d["pem_RSA"] is None
-    assert client.status(rsa_id) == P.STATUS_ISSUED
+    assert client.status(rsa_id) == protocol.STATUS_ISSUED
     # a real SM2 key is refused with a clear sentence
     # made with: openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:SM2; openssl req -new -sm3 ...
     sm2_csr = ("-----BEGIN CERTIFICATE REQUEST-----\n"
@@ -318,25 +318,25 @@ def test_sm2_product_with_stand_in_keys_and_bound_rsa(client, sb):
 def test_cancel(client, sb):
     sb.mgmt_post("/config", {"delays": {"pendingAutoIssue": 60}})
     oid = client.create_ok()
-    j = client.post(P.PATH_CANCEL, {"orderID": oid, "reason": "域名填写错误"}).json()
+    j = client.post(protocol.PATH_CANCEL, {"orderID": oid, "reason": "域名填写错误"}).json()
     assert j["isSuccess"] and j["data"] == {"cancelResult": True, "cancelFailedReason": ""}
-    assert client.status(oid) == P.STATUS_CLOSED
-    j = client.post(P.PATH_CANCEL, {"OrderId": oid, "reason": "again"}).json()
+    assert client.status(oid) == protocol.STATUS_CLOSED
+    j = client.post(protocol.PATH_CANCEL, {"OrderId": oid, "reason": "again"}).json()
     assert j["isSuccess"] and j["data"]["cancelResult"] is False and "关闭" in j["data"]["cancelFailedReason"]
     sb.mgmt_post("/config", {"delays": {"pendingAutoIssue": 0}})
     oid2 = client.create_ok()
-    client.wait_status(oid2, P.STATUS_ISSUED)
-    j = client.post(P.PATH_CANCEL, {"orderID": oid2, "reason": "x"}).json()
+    client.wait_status(oid2, protocol.STATUS_ISSUED)
+    j = client.post(protocol.PATH_CANCEL, {"orderID": oid2, "reason": "x"}).json()
     assert j["isSuccess"] and set(j["data"]) == {"cancelResult", "cancelFailedReason"}
     assert j["data"]["cancelResult"] is False
     assert "证书已签发" in j["data"]["cancelFailedReason"]
-    assert client.status(oid2) == P.STATUS_ISSUED
-    for st in (P.STATUS_REVOKED, P.STATUS_PENDING_REVOKE):
+    assert client.status(oid2) == protocol.STATUS_ISSUED
+    for st in (protocol.STATUS_REVOKED, protocol.STATUS_PENDING_REVOKE):
         sb.mgmt_post("/orders/%s/state" % oid2, {"status": st})
-        assert client.post(P.PATH_CANCEL, {"orderID": oid2}).json()["data"]["cancelResult"] is False
-    refused(client, {"orderID": "6F9619FF-8B86-D011-B42D-00C04FC964FF"}, "not found", P.PATH_CANCEL)
-    refused(client, {"reason": "x"}, "orderID is required", P.PATH_CANCEL)
-    refused(client, {"orderID": oid, "why": "x"}, "unknown key", P.PATH_CANCEL)
+        assert client.post(protocol.PATH_CANCEL, {"orderID": oid2}).json()["data"]["cancelResult"] is False
+    refused(client, {"orderID": "6F9619FF-8B86-D011-B42D-00C04FC964FF"}, "not found", protocol.PATH_CANCEL)
+    refused(client, {"reason": "x"}, "orderID is required", protocol.PATH_CANCEL)
+    refused(client, {"orderID": oid, "why": "x"}, "unknown key", protocol.PATH_CANCEL)
 
 
 # -- notification ------------------------------------------------------------------------
@@ -344,13 +344,13 @@ def test_cancel(client, sb):
 def test_notification(client, sb):
     sb.mgmt_post("/config", {"delays": {"pendingAutoIssue": 60}})
     oid = client.create_ok()
-    j = client.post(P.PATH_NOTIFY, {"orderID": oid, "collectUrl": "https://console.example.com/x"}).json()
+    j = client.post(protocol.PATH_NOTIFY, {"orderID": oid, "collectUrl": "https://console.example.com/x"}).json()
     assert j["isSuccess"] and j["data"] == {"sentResult": False}
     sb.mgmt_post("/orders/%s/state" % oid, {"status": "issued"})
-    j = client.post(P.PATH_NOTIFY, {"orderID": oid, "collectUrl": "https://console.example.com/x"}).json()
+    j = client.post(protocol.PATH_NOTIFY, {"orderID": oid, "collectUrl": "https://console.example.com/x"}).json()
     assert j["data"] == {"sentResult": True}
-    refused(client, {"orderID": oid, "collectUrl": "ftp://x"}, "http(s) url", P.PATH_NOTIFY)
-    refused(client, {"orderID": oid}, "collecturl is required", P.PATH_NOTIFY)
+    refused(client, {"orderID": oid, "collectUrl": "ftp://x"}, "http(s) url", protocol.PATH_NOTIFY)
+    refused(client, {"orderID": oid}, "collecturl is required", protocol.PATH_NOTIFY)
     log = sb.mgmt_get("/notifications")
     assert [(n["order_id"], n["sent"]) for n in log] == [(oid, False), (oid, True)]
 

@@ -10,6 +10,7 @@ code (plugins/module_utils/_sectigo/dcv.py) from the Sectigo status answer.
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import os
 import sys
@@ -28,7 +29,7 @@ sys.path.insert(0, os.path.join(ROOT, ".collections"))
 from sandbox_helpers import SSL_DV, SSL_OV_SECTIGO, Client, make_csr  # noqa: E402
 from wotrus_sandbox.__main__ import main as sandbox_main  # noqa: E402
 from wotrus_sandbox.config import DEFAULT_PRODUCTS  # noqa: E402
-from wotrus_sandbox.shared import protocol as P  # noqa: E402
+from wotrus_sandbox.collection import protocol  # noqa: E402
 from wotrus_sandbox.testing import SandboxProcess  # noqa: E402
 
 from ansible_collections.wotrus.pki.plugins.module_utils._sectigo import dcv  # noqa: E402
@@ -161,13 +162,14 @@ def create_sectigo_order(client, cn=CN, hosts=(SAN,)):
 def test_http_dcv_issues_only_after_every_name_serves_the_file(sbx, web):
     client = Client(sbx)
     oid, der = create_sectigo_order(client)
-    client.wait_status(oid, P.STATUS_PENDING_DCV, timeout=5)
-    number = P.ci_get(client.order(oid)["data"], "orderNumber")
+    client.wait_status(oid, protocol.STATUS_PENDING_DCV, timeout=5)
+    number = protocol.ci_get(client.order(oid)["data"], "orderNumber")
     assert number and str(number).isdigit()
 
     # The Sectigo status answer knows the order by its orderNumber, with the CSR's hashes.
     data = sectigo_status(sbx, number)
-    md5, sha256 = dcv.csr_hashes(der)  # the collection's computation
+    # As Sectigo documents them, computed here (the sandbox and the collection share dcv.csr_hashes).
+    md5, sha256 = hashlib.md5(der).hexdigest().upper(), hashlib.sha256(der).hexdigest().upper()
     assert (data["dcvStatus"]["MD5"], data["dcvStatus"]["SHA256"]) == (md5, sha256)
     assert [d["domainName"] for d in data["dcvStatus"]["domains"]] == [CN, SAN]
     assert all(d["dcvStatus"] != "Completed" for d in data["dcvStatus"]["domains"])
@@ -181,7 +183,7 @@ def test_http_dcv_issues_only_after_every_name_serves_the_file(sbx, web):
 
     # 1. nothing served: 404 on both names, still pendingDCV
     o = attempts_after(sbx, oid, SAN, 0)
-    assert o["status"] == P.STATUS_PENDING_DCV and o["dcv_mode"] == "http"
+    assert o["status"] == protocol.STATUS_PENDING_DCV and o["dcv_mode"] == "http"
     for name in (CN, SAN):
         assert o["dcv"][name]["state"] == "failed"
         assert "HTTP 404" in o["dcv"][name]["detail"]
@@ -192,23 +194,23 @@ def test_http_dcv_issues_only_after_every_name_serves_the_file(sbx, web):
     web.serve(CN, path, "%s\ncomodoca.com\n" % sha256)
     o = wait_for(lambda: (lambda x: x if "does not match" in (x["dcv"][CN]["detail"] or "") else None)(
         mgmt_order(sbx, oid)), "the wrong file seen")
-    assert o["dcv"][CN]["state"] == "failed" and o["status"] == P.STATUS_PENDING_DCV
+    assert o["dcv"][CN]["state"] == "failed" and o["status"] == protocol.STATUS_PENDING_DCV
     o = attempts_after(sbx, oid, CN, o["dcv"][CN]["attempts"])
-    assert o["dcv"][CN]["state"] == "failed" and client.status(oid) == P.STATUS_PENDING_DCV
+    assert o["dcv"][CN]["state"] == "failed" and client.status(oid) == protocol.STATUS_PENDING_DCV
 
     # 3. the right file for one name only (trailing newline and spaces are fine): still pendingDCV
     web.serve(CN, path, content.replace("\n", "  \n") + "\n")
     o = wait_for(lambda: (lambda x: x if x["dcv"][CN]["state"] == "validated" else None)(mgmt_order(sbx, oid)),
                  "%s validated" % CN)
     o = attempts_after(sbx, oid, SAN, o["dcv"][SAN]["attempts"])
-    assert o["status"] == P.STATUS_PENDING_DCV and o["dcv"][SAN]["state"] == "failed"
+    assert o["status"] == protocol.STATUS_PENDING_DCV and o["dcv"][SAN]["state"] == "failed"
     domains = {d["domainName"]: d for d in sectigo_status(sbx, number)["dcvStatus"]["domains"]}
     assert domains[CN]["dcvStatus"] == "Completed" and domains[CN]["selectedMethod"] == "HTTP CSR Hash"
     assert domains[SAN]["dcvStatus"] != "Completed"
 
     # 4. every name serves it: pendingCAIssued -> issued
     web.serve(SAN, path, content)
-    client.wait_status(oid, P.STATUS_ISSUED, timeout=5)
+    client.wait_status(oid, protocol.STATUS_ISSUED, timeout=5)
     assert client.retrieve(oid)["isSuccess"] is True
     o = mgmt_order(sbx, oid)
     assert {n: r["state"] for n, r in o["dcv"].items()} == {CN: "validated", SAN: "validated"}
@@ -227,16 +229,16 @@ def test_http_dcv_issues_only_after_every_name_serves_the_file(sbx, web):
 def test_unmapped_name_is_not_looked_up_and_mode_switches_at_runtime(sbx, web):
     client = Client(sbx)
     oid, _der = create_sectigo_order(client, cn="other.dcv.test", hosts=())
-    client.wait_status(oid, P.STATUS_PENDING_DCV, timeout=5)
+    client.wait_status(oid, protocol.STATUS_PENDING_DCV, timeout=5)
     o = attempts_after(sbx, oid, "other.dcv.test", 0)
     assert o["dcv"]["other.dcv.test"]["state"] == "failed"
     assert "no dcv_resolve entry" in o["dcv"]["other.dcv.test"]["detail"]
-    assert o["next_due"] is None and o["status"] == P.STATUS_PENDING_DCV
+    assert o["next_due"] is None and o["status"] == protocol.STATUS_PENDING_DCV
 
     # Per product: delay beats the global http; the order then moves on by time, names marked unchecked.
     r = sbx.mgmt_post("/config", {"products": {SSL_OV_SECTIGO: {"dcv_mode": "delay"}}})
     assert r["products"][SSL_OV_SECTIGO]["dcv_mode"] == "delay"
-    client.wait_status(oid, P.STATUS_ISSUED, timeout=5)
+    client.wait_status(oid, protocol.STATUS_ISSUED, timeout=5)
     o = mgmt_order(sbx, oid)
     assert o["dcv"]["other.dcv.test"]["state"] == "validated"
     assert o["dcv"]["other.dcv.test"]["detail"].startswith("not checked")
@@ -244,16 +246,16 @@ def test_unmapped_name_is_not_looked_up_and_mode_switches_at_runtime(sbx, web):
     # Back to http (product null = the global mode); a new order waits again.
     sbx.mgmt_post("/config", {"products": {SSL_OV_SECTIGO: {"dcv_mode": None}}})
     oid2, _ = create_sectigo_order(client, cn="other.dcv.test", hosts=())
-    client.wait_status(oid2, P.STATUS_PENDING_DCV, timeout=5)
+    client.wait_status(oid2, protocol.STATUS_PENDING_DCV, timeout=5)
     attempts_after(sbx, oid2, "other.dcv.test", 0)
     # The global switch to delay releases it; the switch back to http is reflected in the config.
     assert sbx.mgmt_post("/config", {"dcv_mode": "delay"})["dcv_mode"] == "delay"
-    client.wait_status(oid2, P.STATUS_ISSUED, timeout=5)
+    client.wait_status(oid2, protocol.STATUS_ISSUED, timeout=5)
     assert sbx.mgmt_post("/config", {"dcv_mode": "http"})["dcv_mode"] == "http"
 
     # A non-Sectigo product ignores dcv_mode and cannot take one.
     oid3 = client.create_ok(product=SSL_DV, cn="plain.dcv.test", hosts=())
-    client.wait_status(oid3, P.STATUS_ISSUED, timeout=5)
+    client.wait_status(oid3, protocol.STATUS_ISSUED, timeout=5)
     assert mgmt_order(sbx, oid3)["dcv"] == {}
 
 
@@ -291,7 +293,7 @@ def test_a_literal_non_loopback_ip_name_is_never_fetched(sbx, web):
     sbx.mgmt_post("/config", {"check_csr_names": True})
     client = Client(sbx)
     oid, _ = create_sectigo_order(client, cn="www.dcv.test", hosts=("192.0.2.7",))
-    client.wait_status(oid, P.STATUS_PENDING_DCV, timeout=5)
+    client.wait_status(oid, protocol.STATUS_PENDING_DCV, timeout=5)
     o = attempts_after(sbx, oid, "192.0.2.7", 0)
     assert o["dcv"]["192.0.2.7"]["state"] == "failed"
     assert o["dcv"]["192.0.2.7"]["detail"].startswith("refused: 192.0.2.7 is not a loopback address")
@@ -300,8 +302,8 @@ def test_a_literal_non_loopback_ip_name_is_never_fetched(sbx, web):
 def test_unique_value_is_part_of_the_file(sbx, web):
     client = Client(sbx)
     oid, der = create_sectigo_order(client, cn=CN, hosts=())
-    client.wait_status(oid, P.STATUS_PENDING_DCV, timeout=5)
-    number = str(P.ci_get(client.order(oid)["data"], "orderNumber"))
+    client.wait_status(oid, protocol.STATUS_PENDING_DCV, timeout=5)
+    number = str(protocol.ci_get(client.order(oid)["data"], "orderNumber"))
     r = requests.post(sbx.http_url + "/sectigo/_manage/orders/" + number, json={"unique_value": "u1x2"}, timeout=10)
     assert r.status_code == 200, r.text
     status = sectigo_status(sbx, number)["dcvStatus"]
@@ -313,6 +315,6 @@ def test_unique_value_is_part_of_the_file(sbx, web):
     web.serve(CN, values["http_file_path"], "%s\nsectigo.com\n" % sha256)
     o = wait_for(lambda: (lambda x: x if "does not match" in (x["dcv"][CN]["detail"] or "") else None)(
         mgmt_order(sbx, oid)), "the file without uniqueValue seen")
-    assert o["status"] == P.STATUS_PENDING_DCV
+    assert o["status"] == protocol.STATUS_PENDING_DCV
     web.serve(CN, values["http_file_path"], values["http_file_content"])
-    client.wait_status(oid, P.STATUS_ISSUED, timeout=5)
+    client.wait_status(oid, protocol.STATUS_ISSUED, timeout=5)

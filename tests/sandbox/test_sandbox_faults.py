@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from sandbox_helpers import create_body
-from wotrus_sandbox.shared import protocol as P
+from wotrus_sandbox.collection import protocol
 from wotrus_sandbox.testing import SandboxError
 
 CREATE = "POST /v1/Order/Create"
@@ -26,10 +26,10 @@ def _fault(sb, **spec):
 def test_http_500(client, sb):
     _fault(sb, endpoint=CREATE, kind="http_500", count=2)
     for _ in range(2):
-        r = client.post(P.PATH_CREATE, create_body())
+        r = client.post(protocol.PATH_CREATE, create_body())
         assert r.status_code == 500
     assert sb.mgmt_get("/orders") == [], "not executed"
-    assert client.post(P.PATH_CREATE, create_body()).json()["isSuccess"] is True
+    assert client.post(protocol.PATH_CREATE, create_body()).json()["isSuccess"] is True
     assert sb.mgmt_get("/counts")[CREATE] == 3
     assert sb.mgmt_get("/faults") == []
 
@@ -50,7 +50,7 @@ def test_429_default_retry_after(client, sb):
 def test_reset_is_not_executed(client, sb):
     _fault(sb, endpoint=CREATE, kind="reset")
     with pytest.raises(requests.ConnectionError):
-        client.post(P.PATH_CREATE, create_body(idem="reset-1"))
+        client.post(protocol.PATH_CREATE, create_body(idem="reset-1"))
     assert sb.mgmt_get("/orders") == []
 
 
@@ -58,16 +58,16 @@ def test_commit_then_drop_then_retry_with_same_key(client, sb):
     _fault(sb, endpoint=CREATE, kind="commit_then_drop")
     body = create_body(idem="ctd-1")
     with pytest.raises(requests.ConnectionError):
-        client.post(P.PATH_CREATE, body)
+        client.post(protocol.PATH_CREATE, body)
     [o] = sb.mgmt_get("/orders")
     assert o["idempotence_id"] == "ctd-1", "committed although the answer was dropped"
-    j = client.post(P.PATH_CREATE, body).json()
+    j = client.post(protocol.PATH_CREATE, body).json()
     assert j["isSuccess"] and j["data"]["orderId"] == o["id"]
     assert sb.mgmt_get("/idempotence") == {"ctd-1": 1}
     # the CSR signed again by the same key is the same request (ECDSA signatures differ each time)
-    j = client.post(P.PATH_CREATE, create_body(idem="ctd-1")).json()
+    j = client.post(protocol.PATH_CREATE, create_body(idem="ctd-1")).json()
     assert j["isSuccess"] and j["data"]["orderId"] == o["id"]
-    j = client.post(P.PATH_CREATE, create_body(idem="ctd-1", month=24)).json()
+    j = client.post(protocol.PATH_CREATE, create_body(idem="ctd-1", month=24)).json()
     assert j["isSuccess"] is False and "different parameters" in j["errorMsg"]
     assert len(sb.mgmt_get("/orders")) == 1
 
@@ -82,14 +82,14 @@ def test_malformed_json(client, sb):
 
 def test_is_success_false(client, sb):
     _fault(sb, endpoint=CREATE, kind="is_success_false", error_msg="系统繁忙")
-    j = client.post(P.PATH_CREATE, create_body()).json()
+    j = client.post(protocol.PATH_CREATE, create_body()).json()
     assert j["isSuccess"] is False and j["errorMsg"] == "系统繁忙" and j["data"] is None
     assert sb.mgmt_get("/orders") == []
 
 
 def test_execute_flag_commits_behind_an_error(client, sb):
     _fault(sb, endpoint=CREATE, kind="http_500", execute=True)
-    assert client.post(P.PATH_CREATE, create_body(idem="x500")).status_code == 500
+    assert client.post(protocol.PATH_CREATE, create_body(idem="x500")).status_code == 500
     assert sb.mgmt_get("/idempotence") == {"x500": 1}
 
 
@@ -107,7 +107,7 @@ def test_wildcard_and_queue_order(client, sb):
     _fault(sb, endpoint="*", kind="http_503")
     _fault(sb, endpoint=QUERY, kind="http_429")
     assert client.get("/v1/Order/A").status_code == 429  # the endpoint's own queue first
-    assert client.post(P.PATH_CANCEL, {"orderID": "A"}).status_code == 503
+    assert client.post(protocol.PATH_CANCEL, {"orderID": "A"}).status_code == 503
     assert client.get("/v1/Order/A").status_code == 200
 
 

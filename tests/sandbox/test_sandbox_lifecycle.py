@@ -15,7 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from sandbox_helpers import JPG_B64, PDF_B64, SM2, SSL_DV, SSL_OV_SECTIGO, create_body, make_csr
-from wotrus_sandbox.shared import protocol as P
+from wotrus_sandbox.collection import protocol
 from wotrus_sandbox.testing import SandboxError
 
 
@@ -28,10 +28,10 @@ def test_states_move_by_time_per_product(client, sb):
         st = client.status(oid)
         if not seen or seen[-1] != st:
             seen.append(st)
-        if st == P.STATUS_ISSUED:
+        if st == protocol.STATUS_ISSUED:
             break
         time.sleep(0.03)
-    assert seen == [P.STATUS_PENDING_SUBMIT, P.STATUS_PENDING_DCV, P.STATUS_PENDING_CA_ISSUED, P.STATUS_ISSUED]
+    assert seen == [protocol.STATUS_PENDING_SUBMIT, protocol.STATUS_PENDING_DCV, protocol.STATUS_PENDING_CA_ISSUED, protocol.STATUS_ISSUED]
     o = sb.mgmt_get("/orders/" + oid)
     assert o["issued_at"] - o["created"] >= 0.85
 
@@ -41,8 +41,8 @@ def test_per_product_path_and_delay_config(client, sb):
                                                    "delays": {"pendingAutoIssue": 0.2}}}})
     try:
         oid = client.create_ok()
-        assert client.status(oid) == P.STATUS_PENDING_AUTO_ISSUE
-        client.wait_status(oid, P.STATUS_REJECTED)
+        assert client.status(oid) == protocol.STATUS_PENDING_AUTO_ISSUE
+        client.wait_status(oid, protocol.STATUS_REJECTED)
         assert client.retrieve(oid)["isSuccess"] is False
     finally:
         sb.mgmt_post("/config", {"products": {SSL_DV: {"path": ["pendingAutoIssue", "issued"], "delays": {}}}})
@@ -58,12 +58,12 @@ def test_ticker_advances_without_reads(client, sb):
     time.sleep(0.8)
     assert sb.mgmt_get("/counts")["GET /v1/Order/{id}"] == 0
     o = [o for o in sb.mgmt_get("/orders") if o["id"] == oid][0]
-    assert o["status"] == P.STATUS_ISSUED and o["serial"]
+    assert o["status"] == protocol.STATUS_ISSUED and o["serial"]
 
 
 def _issued(client, sb, **kw):
     oid = client.create_ok(**kw)
-    client.wait_status(oid, P.STATUS_ISSUED)
+    client.wait_status(oid, protocol.STATUS_ISSUED)
     return oid
 
 
@@ -73,14 +73,14 @@ def test_revoke_then_crl_and_status(client, sb):
     serial = sb.mgmt_get("/orders/" + oid)["serial"]
     assert sb.mgmt_get("/status/" + serial)["status"] == "good"
     body = {"orderId": oid, "reason": "私钥泄露", "fileType": ".jpg", "fileContent": JPG_B64}
-    j = client.post(P.PATH_REVOKE, body).json()
+    j = client.post(protocol.PATH_REVOKE, body).json()
     assert j["isSuccess"] and j["data"] == {"revokeStatus": "pendingAudit", "revoked": False}
     assert j["successMsg"] == "申请吊销成功"
-    assert client.status(oid) == P.STATUS_PENDING_REVOKE
-    j = client.post(P.PATH_REVOKE, body).json()
+    assert client.status(oid) == protocol.STATUS_PENDING_REVOKE
+    j = client.post(protocol.PATH_REVOKE, body).json()
     assert j["isSuccess"] is False and "already pending revocation" in j["errorMsg"]
-    client.wait_status(oid, P.STATUS_REVOKED)
-    j = client.post(P.PATH_REVOKE, body).json()
+    client.wait_status(oid, protocol.STATUS_REVOKED)
+    j = client.post(protocol.PATH_REVOKE, body).json()
     assert j["isSuccess"] is False and "already revoked" in j["errorMsg"]
     assert sb.mgmt_get("/status/" + serial)["status"] == "revoked"
     assert sb.mgmt_get("/status/0123abcd")["status"] == "unknown"
@@ -96,16 +96,16 @@ def test_revoke_refusals(client, sb):
     sb.mgmt_post("/config", {"delays": {"pendingAutoIssue": 60}})
     oid = client.create_ok()
     ok = {"orderId": oid, "reason": "r", "fileType": ".pdf", "fileContent": PDF_B64}
-    j = client.post(P.PATH_REVOKE, ok).json()
+    j = client.post(protocol.PATH_REVOKE, ok).json()
     assert j["isSuccess"] is False and "only an issued certificate" in j["errorMsg"]
     for k in ("orderId", "reason", "fileType", "fileContent"):
         body = dict(ok)
         body.pop(k)
-        j = client.post(P.PATH_REVOKE, body).json()
+        j = client.post(protocol.PATH_REVOKE, body).json()
         assert j["isSuccess"] is False and k.lower() in j["errorMsg"].lower() and "required" in j["errorMsg"]
-    j = client.post(P.PATH_REVOKE, dict(ok, fileType=".jpg")).json()
+    j = client.post(protocol.PATH_REVOKE, dict(ok, fileType=".jpg")).json()
     assert "not a .jpg" in j["errorMsg"]
-    assert client.status(oid) == P.STATUS_PENDING_AUTO_ISSUE
+    assert client.status(oid) == protocol.STATUS_PENDING_AUTO_ISSUE
 
 
 def test_reissue_plain_product(client, sb):
@@ -113,30 +113,30 @@ def test_reissue_plain_product(client, sb):
     oid = _issued(client, sb, cn=cn, hosts=())
     old_serial = sb.mgmt_get("/orders/" + oid)["serial"]
     body = {"orderID": oid, "csr": make_csr(cn, [cn], "rsa2048"), "reason": "私钥泄露", "idempotenceID": "re-1"}
-    j = client.post(P.PATH_REISSUE, body).json()
+    j = client.post(protocol.PATH_REISSUE, body).json()
     assert j["isSuccess"] and j["successMsg"] == "申请重新颁发成功"
     new = j["data"]["newOrderID"]
     assert new != oid
-    assert client.post(P.PATH_REISSUE, body).json()["data"]["newOrderID"] == new, "same key, same request"
-    assert client.status(oid) == P.SANDBOX_REISSUED_STATUS
-    client.wait_status(new, P.STATUS_ISSUED)
+    assert client.post(protocol.PATH_REISSUE, body).json()["data"]["newOrderID"] == new, "same key, same request"
+    assert client.status(oid) == protocol.SANDBOX_REISSUED_STATUS
+    client.wait_status(new, protocol.STATUS_ISSUED)
     assert sb.mgmt_get("/status/" + old_serial)["status"] == "good", "not SM2/Sectigo: old cert stays valid"
     o = sb.mgmt_get("/orders/" + new)
     assert o["reissued_from"] == oid and o["common_name"] == cn
-    j = client.post(P.PATH_REISSUE, dict(body, idempotenceID="re-2")).json()
+    j = client.post(protocol.PATH_REISSUE, dict(body, idempotenceID="re-2")).json()
     assert j["isSuccess"] is False and "only an issued order" in j["errorMsg"]
-    j = client.post(P.PATH_REISSUE, dict(body, orderID=new, idempotenceID="re-1")).json()
+    j = client.post(protocol.PATH_REISSUE, dict(body, orderID=new, idempotenceID="re-1")).json()
     assert j["isSuccess"] is False and "different parameters" in j["errorMsg"]
-    j = client.post(P.PATH_REISSUE, {"orderID": new, "csr": make_csr("other.example.com"), "reason": "x"}).json()
+    j = client.post(protocol.PATH_REISSUE, {"orderID": new, "csr": make_csr("other.example.com"), "reason": "x"}).json()
     assert j["isSuccess"] is False and "does not match" in j["errorMsg"]
-    j = client.post(P.PATH_REISSUE, {"orderID": new, "csr": make_csr(cn), "reason": "x", "csR_Encrypt": "y"}).json()
+    j = client.post(protocol.PATH_REISSUE, {"orderID": new, "csr": make_csr(cn), "reason": "x", "csR_Encrypt": "y"}).json()
     assert j["isSuccess"] is False and "sm2 products only" in j["errorMsg"].lower()
-    j = client.post(P.PATH_REISSUE, {"orderID": new, "csr": make_csr(cn)}).json()
+    j = client.post(protocol.PATH_REISSUE, {"orderID": new, "csr": make_csr(cn)}).json()
     assert j["isSuccess"] is False and "reason is required" in j["errorMsg"]
     # the old order's certificate can still be revoked by the caller
-    j = client.post(P.PATH_REVOKE, {"orderId": oid, "reason": "r", "fileType": ".pdf", "fileContent": PDF_B64}).json()
+    j = client.post(protocol.PATH_REVOKE, {"orderId": oid, "reason": "r", "fileType": ".pdf", "fileContent": PDF_B64}).json()
     assert j["isSuccess"], j
-    client.wait_status(oid, P.STATUS_REVOKED)
+    client.wait_status(oid, protocol.STATUS_REVOKED)
     assert sb.mgmt_get("/status/" + old_serial)["status"] == "revoked"
 
 
@@ -145,12 +145,12 @@ def test_reissue_sectigo_needs_proof_and_revokes_old(client, sb):
     oid = _issued(client, sb, cn=cn, hosts=(), product=SSL_OV_SECTIGO)
     old_serial = sb.mgmt_get("/orders/" + oid)["serial"]
     body = {"orderID": oid, "csr": make_csr(cn), "reason": "key change"}
-    j = client.post(P.PATH_REISSUE, body).json()
+    j = client.post(protocol.PATH_REISSUE, body).json()
     assert j["isSuccess"] is False and "filetype is required" in j["errorMsg"].lower()
-    j = client.post(P.PATH_REISSUE, dict(body, fileType=".pdf", fileContent=PDF_B64)).json()
+    j = client.post(protocol.PATH_REISSUE, dict(body, fileType=".pdf", fileContent=PDF_B64)).json()
     assert j["isSuccess"], j
     new = j["data"]["newOrderID"]
-    client.wait_status(new, P.STATUS_ISSUED)
+    client.wait_status(new, protocol.STATUS_ISSUED)
     assert sb.mgmt_get("/status/" + old_serial)["status"] == "revoked"
     crl = x509.load_pem_x509_crl(sb.mgmt_get("/crl").encode())
     assert crl.get_revoked_certificate_by_serial_number(int(old_serial, 16)) is not None
@@ -161,15 +161,15 @@ def test_reissue_sm2_needs_encrypt_csr_and_proof(client, sb):
     body = create_body(cn=cn, hosts=(), product=SM2)
     body["orderInfoPost"].pop("csr_RSA")
     body["orderInfoPost"]["csr_Sign"] = make_csr(cn)
-    oid = client.post(P.PATH_CREATE, body).json()["data"]["orderId"]
+    oid = client.post(protocol.PATH_CREATE, body).json()["data"]["orderId"]
     sb.mgmt_post("/orders/%s/state" % oid, {"status": "issued"})
     base = {"orderID": oid, "csr": make_csr(cn), "reason": "x", "fileType": ".pdf", "fileContent": PDF_B64}
-    j = client.post(P.PATH_REISSUE, base).json()
+    j = client.post(protocol.PATH_REISSUE, base).json()
     assert j["isSuccess"] is False and "csR_Encrypt is required" in j["errorMsg"]
-    j = client.post(P.PATH_REISSUE, dict(base, csR_Encrypt=make_csr(cn, kind="ec384"), fileType=None,
+    j = client.post(protocol.PATH_REISSUE, dict(base, csR_Encrypt=make_csr(cn, kind="ec384"), fileType=None,
                                          fileContent=None)).json()
     assert j["isSuccess"] is False and "filetype is required" in j["errorMsg"].lower()
-    j = client.post(P.PATH_REISSUE, dict(base, csR_Encrypt=make_csr(cn, kind="ec384"))).json()
+    j = client.post(protocol.PATH_REISSUE, dict(base, csR_Encrypt=make_csr(cn, kind="ec384"))).json()
     assert j["isSuccess"], j
     new = j["data"]["newOrderID"]
     sb.mgmt_post("/orders/%s/state" % new, {"status": "issued"})
@@ -181,7 +181,7 @@ def test_reissue_sm2_needs_encrypt_csr_and_proof(client, sb):
 def test_force_state_and_unknown_statuses(client, sb):
     sb.mgmt_post("/config", {"delays": {"pendingAutoIssue": 60}})
     oid = client.create_ok()
-    for st in (P.STATUS_PENDING_DCV, "someNewStatus", P.STATUS_CLOSED):
+    for st in (protocol.STATUS_PENDING_DCV, "someNewStatus", protocol.STATUS_CLOSED):
         sb.mgmt_post("/orders/%s/state" % oid, {"status": st})
         assert client.status(oid) == st
     sb.mgmt_post("/orders/%s/state" % oid, {"status": "issued"})
@@ -352,9 +352,9 @@ def test_push_signed_retried_and_logged(client, sb):
         time.sleep(0.3)
         assert len(rx.got) == 3, "stops at the first HTTP 200"
         for headers, raw in rx.got:
-            assert P.verify_push_signature("s3cret", raw, headers["X-Sig"])
+            assert protocol.verify_push_signature("s3cret", raw, headers["X-Sig"])
             assert json.loads(raw) == {"dataAction": "order", "orderId": oid, "isIssued": True, "isRevoked": False}
-        client.post(P.PATH_REVOKE, {"orderId": oid, "reason": "r", "fileType": ".pdf", "fileContent": PDF_B64})
+        client.post(protocol.PATH_REVOKE, {"orderId": oid, "reason": "r", "fileType": ".pdf", "fileContent": PDF_B64})
         assert _wait(lambda: len(rx.got) == 4)
         assert json.loads(rx.got[3][1])["isRevoked"] is True
         log = sb.mgmt_get("/push-log")

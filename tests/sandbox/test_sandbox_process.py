@@ -14,7 +14,7 @@ import threading
 import requests
 
 from sandbox_helpers import Client, create_body
-from wotrus_sandbox.shared import protocol as P
+from wotrus_sandbox.collection import protocol
 from wotrus_sandbox.testing import SandboxProcess
 
 
@@ -25,7 +25,7 @@ def test_idempotency_race_makes_exactly_one_order(client, sb):
     def one(_):
         s = requests.Session()
         barrier.wait()
-        r = s.post(sb.api_url + P.PATH_CREATE, json=body, headers=sb.headers(), verify=sb.roots, timeout=30)
+        r = s.post(sb.api_url + protocol.PATH_CREATE, json=body, headers=sb.headers(), verify=sb.roots, timeout=30)
         return r.status_code, r.json()
 
     with concurrent.futures.ThreadPoolExecutor(20) as ex:
@@ -46,7 +46,7 @@ def test_200_concurrent_clients(client, sb):
     def one(i):
         s = requests.Session()
         barrier.wait()
-        r = s.post(sb.api_url + P.PATH_CREATE, json=bodies[i], headers=sb.headers(), verify=sb.roots, timeout=60)
+        r = s.post(sb.api_url + protocol.PATH_CREATE, json=bodies[i], headers=sb.headers(), verify=sb.roots, timeout=60)
         j = r.json()
         assert r.status_code == 200 and j["isSuccess"], j
         oid = j["data"]["orderId"]
@@ -69,7 +69,7 @@ def test_restart_keeps_ca_orders_and_counters(tmp_path):
         sb.start()
         c = Client(sb)
         oid = c.create_ok(idem="keep-1")
-        c.wait_status(oid, P.STATUS_ISSUED)
+        c.wait_status(oid, protocol.STATUS_ISSUED)
         pem = c.retrieve(oid)["data"]["pem_RSA"]
         roots = open(sb.roots).read()
         counts = sb.mgmt_get("/counts")
@@ -136,10 +136,10 @@ def test_config_file_and_flags(tmp_path):
         assert conf["answer_casing"] == "v109" and conf["status_key"] == "Status" and conf["cross_sign"] is True
         assert "tokens" not in conf
         assert "11111111-2222-3333-4444-555555555555" in conf["products"]
-        assert P.PRODUCT_SSL_EXAMPLE in conf["products"]
+        assert protocol.PRODUCT_SSL_EXAMPLE in conf["products"]
         assert open(sb.roots).read().count("BEGIN CERTIFICATE") == 2
         c = Client(sb)
-        j = c.post(P.PATH_CREATE, create_body(product="11111111-2222-3333-4444-555555555555"), token="from-file")
+        j = c.post(protocol.PATH_CREATE, create_body(product="11111111-2222-3333-4444-555555555555"), token="from-file")
         assert j.json()["isSuccess"], j.text
         oid = j.json()["data"]["orderID"]
         assert c.order(oid)["data"]["Status"] == "pendingDCV"

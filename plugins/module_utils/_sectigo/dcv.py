@@ -101,3 +101,50 @@ def domain_values(domain, md5, sha256, unique_value=None):
         values["http_url"] = "http://%s%s" % (base, path)
         values["https_url"] = "https://%s%s" % (base, path)
     return values
+
+
+# -- Which CSR-hash methods a name allows, and how a served file is compared ----
+# (also the sandbox's rules: sandbox/wotrus_sandbox imports these, so the
+# Sectigo stand-in offers and checks exactly what the collection publishes)
+
+# The option names of a ``csrHash`` method in the status answer's
+# ``dcvStatus.domains[].methods``, and ``selectedMethod`` once one is used.
+METHOD_CNAME = "CNAME CSR Hash"
+METHOD_HTTP = "HTTP CSR Hash"
+METHOD_HTTPS = "HTTPS CSR Hash"
+
+
+def dcv_domain(name):
+    """A name as DCV sees it: no surrounding space, no trailing dot, lower case."""
+    return name.strip().rstrip(".").lower()
+
+
+def base_domain(name):
+    """The name a record or a mailbox goes under: ``*.example.com`` -> ``example.com``."""
+    name = dcv_domain(name)
+    return name[2:] if name.startswith("*.") else name
+
+
+def http_file_allowed(name):
+    """False for wildcard names: Sectigo validates them by CNAME (or e-mail) only."""
+    return not dcv_domain(name).startswith("*.")
+
+
+def csr_hash_methods(name):
+    """The CSR-hash methods Sectigo offers for a name, as the status answer lists them."""
+    if http_file_allowed(name):
+        return [METHOD_CNAME, METHOD_HTTP, METHOD_HTTPS]
+    return [METHOD_CNAME]
+
+
+def http_file_matches(body, sha256, unique_value=None):
+    """Whether a served validation file says what ``http_file_lines`` says.
+
+    Assumption (Sectigo documents the lines, not how strictly it reads them):
+    trailing whitespace of each line (so CRLF line ends) and trailing empty
+    lines are ignored; anything else must be exact.
+    """
+    got = [line.rstrip() for line in body.splitlines()]
+    while got and not got[-1]:
+        got.pop()
+    return got == http_file_lines(sha256, unique_value)
