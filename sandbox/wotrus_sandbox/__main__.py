@@ -268,6 +268,9 @@ async def serve(args, settings, tokens):
             await checker
         except asyncio.CancelledError:
             pass
+        for task in list(sb.background):  # slow faults still waiting: a stopped server answers nothing
+            task.cancel()
+        await asyncio.gather(*sb.background, return_exceptions=True)
         await sb.pusher.close()
         for runner in reversed(runners):
             await runner.cleanup()

@@ -81,13 +81,29 @@ def _drop(request):
     raise asyncio.CancelledError()
 
 
+async def _run_slow(request, handler, delay, request_id):
+    await asyncio.sleep(delay)
+    try:
+        return await handler(request)
+    finally:
+        if request.transport is None or request.transport.is_closing():
+            log.info("slow fault: RequestID=%s executed after %g s; the client had gone", request_id, delay)
+
+
 async def apply_fault(sb, request, handler, endpoint, fault):
     kind = fault["kind"]
     request_id = request.headers.get(protocol.REQUEST_ID_HEADER, "-")
     log.info("fault %s on %s (RequestID=%s)", kind, endpoint, request_id)
     if kind == "slow":
-        await asyncio.sleep(fault["delay"])
-        return await handler(request)
+        # The request takes effect even when the client gives up while it waits: its body is read
+        # now (a closed connection cannot be read later), and the wait and the handler run as a task
+        # that the client going away (or aiohttp cancelling the handler) does not stop.
+        if request.can_read_body:
+            await request.read()
+        task = asyncio.get_running_loop().create_task(_run_slow(request, handler, fault["delay"], request_id))
+        sb.background.add(task)
+        task.add_done_callback(sb.background.discard)
+        return await asyncio.shield(task)
     if fault["execute"]:
         try:
             await handler(request)

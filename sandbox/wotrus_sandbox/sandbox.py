@@ -37,6 +37,7 @@ class Sandbox:
         self.ca = CA(state_dir)
         self.faults = Faults()
         self.pusher = Pusher(self)
+        self.background = set()  # tasks that must outlive their request (slow faults)
         self.api_url = None
         self.mgmt_url = None
         self.http_url = None

@@ -103,6 +103,40 @@ def test_slow(client, sb):
         client.get("/v1/Order/ABC", timeout=0.5)
 
 
+def _wait_for(check, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    return check()
+
+
+def test_slow_create_takes_effect_after_the_client_gave_up(client, sb):
+    _fault(sb, endpoint=CREATE, kind="slow", delay=1.0)
+    with pytest.raises(requests.Timeout):
+        client.post(protocol.PATH_CREATE, create_body(idem="slow-create"), timeout=0.3)
+    assert _wait_for(lambda: sb.mgmt_get("/idempotence")) == {"slow-create": 1}, "the slow Create was never executed"
+    [order] = sb.mgmt_get("/orders")
+    # the resend finds that order: still one
+    j = client.post(protocol.PATH_CREATE, create_body(idem="slow-create")).json()
+    assert j["isSuccess"] and j["data"]["orderId"] == order["id"]
+    assert len(sb.mgmt_get("/orders")) == 1
+    assert "Traceback" not in (sb.state_dir / "sandbox.log").read_text()
+
+
+def test_slow_cancel_takes_effect_after_the_client_gave_up(client, sb):
+    sb.mgmt_post("/config", {"delays": {"pendingAutoIssue": 600}})
+    oid = client.create_ok(idem="slow-cancel")
+    _fault(sb, endpoint="POST /v1/Order/Cancel", kind="slow", delay=1.0)
+    with pytest.raises(requests.Timeout):
+        client.post(protocol.PATH_CANCEL, {"orderID": oid, "reason": "slow"}, timeout=0.3)
+    assert _wait_for(lambda: sb.mgmt_get("/orders/" + oid)["status"] == protocol.STATUS_CLOSED), \
+        "the slow Cancel was never executed"
+    assert sb.mgmt_get("/orders/" + oid)["cancel_reason"] == "slow"
+
+
 def test_wildcard_and_queue_order(client, sb):
     _fault(sb, endpoint="*", kind="http_503")
     _fault(sb, endpoint=QUERY, kind="http_429")
