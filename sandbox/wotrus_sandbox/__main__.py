@@ -255,9 +255,10 @@ async def serve(args, settings, tokens):
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    _write_atomic(endpoints, json.dumps(info, indent=1) + "\n")
-    log.info("listening: %s", info)
-    print(json.dumps(info), flush=True)
+    line = json.dumps(info)  # the same line in endpoints.json and on stdout
+    _write_atomic(endpoints, line + "\n")
+    log.info("listening: %s", line)
+    print(line, flush=True)
     try:
         await stop.wait()
     finally:

@@ -336,14 +336,17 @@ class CA:
             start = now - datetime.timedelta(minutes=5)
             end = add_months(now, int(months))
         attrs = []
-        country = (org or {}).get("countrycode")
-        if country:
-            attrs.append(x509.NameAttribute(NameOID.COUNTRY_NAME, country.upper()))
-        for oid, k in ((NameOID.STATE_OR_PROVINCE_NAME, "state"), (NameOID.LOCALITY_NAME, "city")):
-            if (org or {}).get(k):
-                attrs.append(x509.NameAttribute(oid, str(org[k])[:128]))
-        if (org or {}).get("orgname") and kind != "ssl_dv":
-            attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, str(org["orgname"])[:64]))
+        org = org or {}
+        # A DV leaf names the domain only, as DV certificates of WoTrus and Sectigo do (the Baseline
+        # Requirements forbid O/ST/L there); others carry the organisation: C, ST, L, O.
+        if kind != "ssl_dv":
+            if org.get("countrycode"):
+                attrs.append(x509.NameAttribute(NameOID.COUNTRY_NAME, org["countrycode"].upper()))
+            for oid, field in ((NameOID.STATE_OR_PROVINCE_NAME, "state"), (NameOID.LOCALITY_NAME, "city")):
+                if org.get(field):
+                    attrs.append(x509.NameAttribute(oid, str(org[field])[:128]))
+            if org.get("orgname"):
+                attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, str(org["orgname"])[:64]))
         attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]))
         builder = (
             x509.CertificateBuilder()

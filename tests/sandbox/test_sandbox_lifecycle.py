@@ -203,6 +203,25 @@ def test_validity_minutes_and_month_13(client, sb):
     assert 392 <= (c.not_valid_after_utc - c.not_valid_before_utc).days <= 398
 
 
+def _subject(client, oid):
+    cert = x509.load_pem_x509_certificate(client.retrieve(oid)["data"]["pem_RSA"].encode())
+    return [(attr.oid.dotted_string, attr.value) for attr in cert.subject]
+
+
+def test_dv_leaf_names_the_domain_only_ov_the_organisation(client, sb):
+    org = {"orgName": "沃通测试有限公司", "countryCode": "cn", "state": "广东", "city": "深圳"}
+    leaves = {}
+    for product, cn in ((SSL_DV, "dv.example.com"), (SSL_OV_SECTIGO, "ov.example.com")):
+        body = create_body(cn=cn, hosts=(), product=product)
+        body["organizationPost"].update(org)
+        oid = protocol.ci_get(client.post(protocol.PATH_CREATE, body).json()["data"], "orderId")
+        client.wait_status(oid, protocol.STATUS_ISSUED)
+        leaves[product] = _subject(client, oid)
+    assert leaves[SSL_DV] == [("2.5.4.3", "dv.example.com")]
+    assert leaves[SSL_OV_SECTIGO] == [("2.5.4.6", "CN"), ("2.5.4.8", "广东"), ("2.5.4.7", "深圳"),
+                                      ("2.5.4.10", "沃通测试有限公司"), ("2.5.4.3", "ov.example.com")]
+
+
 def _openssl_verify(tmp_path, roots, chain, leaf):
     (tmp_path / "chain.pem").write_text("".join(chain))
     (tmp_path / "leaf.pem").write_text(leaf)

@@ -106,6 +106,21 @@ def test_tokens_from_env_and_flags(tmp_path):
             assert r.status_code == code, tk
 
 
+def test_endpoints_json_is_the_line_printed_on_stdout(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "wotrus_sandbox", "--state-dir", str(tmp_path), "--port", "0",
+                             "--mgmt-port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline()
+        info = json.loads(line)
+        assert (tmp_path / "endpoints.json").read_text() == line
+        assert info["pid"] == proc.pid and info["api_url"].startswith("https://127.0.0.1:")
+        assert set(info) == {"api_url", "mgmt_url", "pid", "roots", "sub_apps"}
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        proc.stdout.close()
+
+
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "wotrus_sandbox"] + list(args), capture_output=True, text=True,
                           timeout=30)
