@@ -3,11 +3,12 @@
 
 The sandbox keeps no copy of a protocol fact or a DCV rule: it imports
 ``plugins/module_utils/_wotrus/protocol.py`` (paths, headers, statuses,
-months, hosts joining, push signing...) and ``plugins/module_utils/_sectigo/dcv.py``
+months, hosts joining, push signing...), ``plugins/module_utils/_sectigo/dcv.py``
 (CSR hashes, validation file path and content, CNAME target, which methods a
-name allows) from the checkout it runs from, exactly as the modules and the
+name allows) and ``plugins/module_utils/_jintong/signing.py`` (the MD5 form
+signature of 今通) from the checkout it runs from, exactly as the modules and the
 unit tests do: ``ansible_collections.wotrus.pki.plugins.module_utils...``.
-Both files import nothing from Ansible.
+None of them imports anything from Ansible.
 
 How that name is found (docs/sandbox.md, "Where the shared rules come from"):
 the checkout's ``.collections/ansible_collections/wotrus/pki`` is a symbolic
@@ -68,3 +69,4 @@ def _import(name):
 
 protocol = _import("_wotrus.protocol")
 sectigo_dcv = _import("_sectigo.dcv")
+jintong_signing = _import("_jintong.signing")

@@ -18,22 +18,22 @@ Settings (all optional): ``partners`` ({partner_id: key}, default
 ``{order_id, consumer, partner?, state?}``; state letters of table 3.5,
 default ``C``), ``manage_token``.
 
-The signature is computed here independently of the collection's code, from
-the API text: fields but Sign/SignType, nulls and empty values left out,
-ordinal order, nested Param flattened, ``md5(joined + key)``; Remark is
-URL-decoded (HttpUtility.UrlDecode) before signing.
+The signature is the collection's reading of the API text
+(``plugins/module_utils/_jintong/signing.py``: fields but Sign/SignType, nulls
+and empty values left out, ordinal order, nested Param flattened,
+``md5(joined + key)``); Remark is URL-decoded (HttpUtility.UrlDecode) before
+signing.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote
 from xml.etree import ElementTree
 
 from aiohttp import web
 
 from wotrus_sandbox import subapp
+from wotrus_sandbox.collection import jintong_signing
 
 ENDPOINT = "/Api/OrderOpenApi.ashx"
 STATE_FILE = "jintong_state.json"
@@ -45,24 +45,6 @@ PAID_STATES = frozenset("DL")
 NOT_CANCELLABLE_STATES = frozenset("E")
 
 
-def _join(fields, unsigned=("Sign", "SignType")):
-    parts = []
-    for name in sorted(fields, key=lambda n: n.encode("utf-16-be")):  # ordinal (UTF-16) order
-        if name in unsigned:
-            continue
-        value = fields[name]
-        if isinstance(value, dict):
-            value = _join(value, unsigned=())
-        if value is None or value == "":
-            continue
-        parts.append(name + "=" + value)
-    return "&".join(parts)
-
-
-def md5_sign(fields, key):
-    return hashlib.md5((_join(fields) + key).encode("utf-8")).hexdigest()
-
-
 def _xml_answer(code, description, key=None):
     model = {"MessageCode": code, "Description": description}
     root = ElementTree.Element("Response")
@@ -72,7 +54,7 @@ def _xml_answer(code, description, key=None):
     ElementTree.SubElement(mm, "MessageCode").text = code
     ElementTree.SubElement(mm, "Description").text = description
     if key is not None:
-        ElementTree.SubElement(root, "Sign").text = md5_sign({"MessageModel": model}, key)
+        ElementTree.SubElement(root, "Sign").text = jintong_signing.sign({"MessageModel": model}, key)
     text = ElementTree.tostring(root, encoding="unicode")
     # "Url 解码后的返回结果": the answer travels URL-encoded.
     return web.Response(text=quote(text, safe=""), content_type="text/plain", charset="utf-8")
@@ -123,14 +105,13 @@ async def open_api(request):
         for child in param_root:
             text = child.text or ""
             if child.tag == "Remark":
-                text = unquote_plus(text, encoding="utf-8")  # HttpUtility.UrlDecode
+                text = jintong_signing.url_decode(text)  # HttpUtility.UrlDecode
             param[child.tag] = text
     except ElementTree.ParseError:
         return _xml_answer("ArgumentDeserializeFail", "参数反序列化失败", key)
     signed = {name: form[name] for name in form if name not in ("Param",)}
     signed["Param"] = param
-    expected = md5_sign(signed, key)
-    if not hmac.compare_digest(expected, form["Sign"].lower()):
+    if not jintong_signing.verify(signed, key, form["Sign"]):
         return _xml_answer("SignFail", "签名验证失败", key)
     if form["Action"] != "OperateCancelOrder":
         return _xml_answer("NotImplemented", "该业务方法尚未实现", key)

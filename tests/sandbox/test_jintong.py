@@ -20,6 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, ".collections"))
 
 from wotrus_sandbox import jintong  # noqa: E402
+from wotrus_sandbox.collection import jintong_signing  # noqa: E402
 
 from ansible_collections.wotrus.pki.plugins.module_utils._jintong.client import JintongClient  # noqa: E402
 from ansible_collections.wotrus.pki.plugins.module_utils._jintong.errors import JintongApiError  # noqa: E402
@@ -126,4 +127,5 @@ def test_sandbox_signature_agrees_with_the_text_example():
               "Param": {"Consumer": "jane88", "OrderID": "151103654827", "Remark": "取消"}}
     joined = ("Action=OperateCancelOrder&Param=Consumer=jane88&OrderID=151103654827&Remark=取消"
               "&Partner=jane88&RequestFmt=XML&ResponseFmt=XML&Version=1.0.0.0")
-    assert jintong.md5_sign(fields, "K") == hashlib.md5((joined + "K").encode()).hexdigest()
+    # the sandbox signs and checks with the collection's jintong_signing
+    assert jintong_signing.sign(fields, "K") == hashlib.md5((joined + "K").encode()).hexdigest()
