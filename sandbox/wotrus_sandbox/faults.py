@@ -11,7 +11,8 @@ Kinds (``docs/sandbox.md`` describes each):
                        recorded...) and then the connection is closed without an answer.
 - ``malformed_json``  HTTP 200, ``application/json``, a truncated body; not executed.
 - ``is_success_false`` HTTP 200 with ``isSuccess: false`` and ``errorMsg``; not executed.
-- ``slow``            the answer is delayed by ``delay`` seconds, then the request runs normally.
+- ``slow``            the request runs after ``delay`` seconds, then answers normally; it runs
+                      even when the client has given up meanwhile (``middleware.apply_fault``).
 
 Any kind but ``commit_then_drop`` and ``slow`` accepts ``"execute": true`` to run
 the request first and then answer with the fault (a commit the client cannot see).
