@@ -45,11 +45,11 @@ class CreateRequest:
     common_name: str
     hosts: list
     month: int
-    idempotence_id: str
+    idempotence_id: str | None  # None: no idempotenceID
     csrs: dict
     record: dict                 # what the order keeps of the request: org, documents, uKey fields
     bound_product_id: str = ""   # SM2 with csr_RSA: the bound RSA order's product
-    bound_product: dict = None
+    bound_product: dict | None = None
     bound_csr: str = ""
 
 
