@@ -316,9 +316,10 @@ class Issue(object):
 
     def dcv_files(self, order_number):
         """{host path: (content, [names], [URLs])} of the names Sectigo has not validated yet."""
-        client = self.sectigo()
+        client = None
         self.sectigo_calls += 1
         try:
+            client = self.sectigo()
             data = client.get_post_payment_status(order_number)
         except SectigoError as exc:
             raise WoTrusError("%s: reading the DCV values of Sectigo order %s failed: %s (certificate_dcv http "
@@ -416,13 +417,14 @@ class Issue(object):
         if self.check_mode:
             result.update(changed=True, state="would_revoke", record=None)
             return
-        revoke_status, revoked, order = certificates.revoke(client, order_id, self.a["reason"] or "unspecified",
-                                                            proof)
+        outcome = certificates.revoke(client, order_id, self.a["reason"] or "unspecified", proof)
+        order = outcome.order
         status = orders.status_of(order)
         rec.update(revoked_order_id=order_id, revoke_status=status, revoke_requested=C.iso(C.utc_now()))
         if rec.get("order_id") == order_id:
             self.set_status(rec, order)
-        result.update(changed=True, state="revoked", revoke_status=revoke_status, revoked=revoked)
+        result.update(changed=outcome.changed, state="revoked", revoke_status=outcome.revoke_status,
+                      revoked=outcome.revoked)
         self.say("revocation of order %s requested: %s" % (order_id, status))
 
 

@@ -13,13 +13,11 @@ import ipaddress
 import os
 import posixpath
 import re
-from urllib.parse import urlsplit
 
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs, protocol
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.client import LOOPBACK_HOSTS
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
 
 KEY_SIZES = {"rsa": (2048, 3072, 4096), "ecdsa": (256, 384)}
@@ -126,12 +124,8 @@ class Checker(object):
             self.err("certificate_reissue_proof_path", "%s is not a file on the controller" % s["certificate_reissue_proof_path"])
         url = s.get("certificate_api_url")
         if url:
-            # What the collection's client accepts: https, or plain http to the loopback only.
-            parts = urlsplit(str(url).strip())
-            host = (parts.hostname or "").lower() if parts.scheme in ("http", "https") else ""
-            if not host or (parts.scheme == "http" and host not in LOOPBACK_HOSTS):
-                self.err("certificate_api_url", "must be an https:// URL (plain http:// only to %s), got %r"
-                         % (", ".join(LOOPBACK_HOSTS), url))
+            # The client's own rule (protocol.PLAIN_HTTP_RULE), checked by the client's own function.
+            self.call(inputs.check_api_url, url, "certificate_api_url")
         before = s.get("certificate_reissue_issued_before")
         if before not in (None, ""):
             self.reissue_issued_before = self.call(parse_time, before, "certificate_reissue_issued_before")[0]

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
     # The Sectigo connection options; the argument spec is
     # plugins/module_utils/_sectigo/module_args.py (keep both in step).
     DOCUMENTATION = r'''

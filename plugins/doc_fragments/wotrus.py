@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 
-class ModuleDocFragment(object):
+class ModuleDocFragment:
     # The WoTrus connection options, shared by every wotrus_* module. The
     # argument spec is wotrus_argument_spec() in plugins/module_utils/_common.py.
     DOCUMENTATION = r'''
@@ -20,7 +20,8 @@ options:
     description:
       - The base URL of the WoTrus partner API.
       - If not set, the environment variable E(WOTRUS_API_URL) is used, then the default.
-      - Must be C(https://); plain C(http://) is accepted for C(localhost) only.
+      - Must be C(https://), or plain C(http://) only to C(localhost) or a loopback address
+        (C(127.0.0.0/8), C(::1)); the token would travel in clear anywhere else.
     type: str
     default: https://restapi.wosign.com
   api_token:
@@ -41,11 +42,13 @@ options:
   ca_path:
     description:
       - A PEM file of CA certificates to verify the API with (for example the sandbox's roots).
-      - Used only while O(validate_certs) is V(true).
+      - If not set, the environment variable E(WOTRUS_CA_PATH) is used.
+      - Used only while O(validate_certs) is V(true). A path that does not exist or holds no
+        PEM certificate fails before any call.
     type: path
   timeout:
     description:
-      - Seconds to wait to connect and for each answer.
+      - Seconds to wait to connect (at most 10) and for each answer. Must be greater than 0.
     type: float
     default: 30
 requirements:
@@ -60,6 +63,7 @@ notes:
   - Reads (GET) and the calls that carry an C(idempotenceID) (Create, Reissue) are retried
     up to 4 times on connection errors, HTTP 408, 429 and 5xx, with capped exponential backoff
     (1 second doubling, at most 30) and jitter, honouring C(Retry-After) up to 120 seconds.
-    Cancel and revoke requests are sent again only after the order was read again.
+    Cancel and revoke requests are sent again only after the order was read again (waiting what
+    C(Retry-After) asked for); an order found already closed or revoked is success.
     Nothing follows a redirect to another origin, and POSTs follow no redirect.
 '''

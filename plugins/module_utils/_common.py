@@ -18,7 +18,7 @@ from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.client import (
     WoTrusClient,
 )
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.chain import CRYPTOGRAPHY_IMPORT_ERROR
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import WoTrusError
+from ansible_collections.wotrus.pki.plugins.module_utils._errors import PkiError
 
 
 def wotrus_argument_spec(**options):
@@ -29,7 +29,7 @@ def wotrus_argument_spec(**options):
         api_token=dict(type="str", required=True, no_log=True,
                        fallback=(env_fallback, ["WOTRUS_API_TOKEN"])),
         validate_certs=dict(type="bool", default=True),
-        ca_path=dict(type="path"),
+        ca_path=dict(type="path", fallback=(env_fallback, ["WOTRUS_CA_PATH"])),
         timeout=dict(type="float", default=30.0),
     )
     spec.update(options)
@@ -69,7 +69,7 @@ def run(module, ensure):
     """Call ``ensure()`` (which returns the result dict): one exit path, one fail path."""
     try:
         result = ensure()
-    except WoTrusError as err:
+    except PkiError as err:
         module.fail_json(**err.to_result())
     module.exit_json(**result)
 

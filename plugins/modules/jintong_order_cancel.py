@@ -126,14 +126,29 @@ http_status:
   returned: when a request was sent
   type: int
   sample: 200
+error_code:
+  description: The answer's C(MessageCode), on failure.
+  returned: failure
+  type: str
+  sample: SignFail
+error_msg:
+  description: The answer's C(Description), on failure.
+  returned: failure
+  type: str
+error_kind:
+  description: What failed, as one word (C(transport), C(response), C(signature), C(api), C(input)).
+  returned: failure
+  type: str
+  sample: api
 url:
   description: The URL called, on failure.
   returned: failure
   type: str
 '''
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from ansible_collections.wotrus.pki.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 from ansible_collections.wotrus.pki.plugins.module_utils._jintong.client import JintongClient
 from ansible_collections.wotrus.pki.plugins.module_utils._jintong.errors import JintongError
 
@@ -165,12 +180,14 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    client = JintongClient(params["server_url"], params["partner"], params["key"], timeout=params["timeout"],
-                           validate_certs=params["validate_certs"])
+    if REQUESTS_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     try:
+        client = JintongClient(params["server_url"], params["partner"], params["key"], timeout=params["timeout"],
+                               validate_certs=params["validate_certs"], log=module.log)
         changed, result = ensure_cancelled(client, params, module.check_mode)
     except JintongError as exc:
-        module.fail_json(msg=exc.message, order_id=params["order_id"], **exc.to_dict())
+        module.fail_json(order_id=params["order_id"], **exc.to_result())
     module.exit_json(changed=changed, **result)
 
 

@@ -128,8 +128,12 @@ error_code:
   description: Sectigo's errorCode, when reading the order status failed.
   returned: failure
   type: int
-error_message:
+error_msg:
   description: The service's reason, on failure.
+  returned: failure
+  type: str
+error_kind:
+  description: What failed, as one word (C(transport), C(response), C(api), C(auth), C(call_limit), C(upload), C(input)).
   returned: failure
   type: str
 url:
@@ -212,13 +216,13 @@ def main():
     if reads_status and not (params["login_name"] or params["sasp_session_id"]):
         module.fail_json(msg="Reading the upload URL of order %s needs login_name and login_password, "
                              "or sasp_session_id; or give upload_url and upload_token." % params["order_number"])
-    client = client_from_module(module)
     try:
+        client = client_from_module(module)
         changed, result = ensure_uploaded(client, params, module.check_mode)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     except SectigoError as exc:
-        module.fail_json(msg=exc.message, **exc.to_dict())
+        module.fail_json(**exc.to_result())
     module.exit_json(changed=changed, **result)
 
 

@@ -284,8 +284,12 @@ error_code:
   returned: failure
   type: int
   sample: -16
-error_message:
+error_msg:
   description: Sectigo's errorMessage, on failure.
+  returned: failure
+  type: str
+error_kind:
+  description: What failed, as one word (C(transport), C(response), C(api), C(auth), C(call_limit), C(input)).
   returned: failure
   type: str
 url:
@@ -319,11 +323,12 @@ def main():
         required_one_of=[["login_name", "sasp_session_id"]],
         supports_check_mode=True,
     )
-    client = client_from_module(module)
+    client = None
     try:
+        client = client_from_module(module)
         data = client.get_post_payment_status(module.params["order_number"], module.params["certificate_id"])
     except SectigoError as exc:
-        module.fail_json(msg=exc.message, retries=client.retried, **exc.to_dict())
+        module.fail_json(retries=client.retried if client else 0, **exc.to_result())
     result, warnings = summarize(data)
     for warning in warnings:
         module.warn(warning)

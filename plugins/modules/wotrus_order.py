@@ -327,7 +327,7 @@ def plan_create(params):
     if not product_id:
         raise InputError("product_id", "is required to create an order (or give order_id to adopt one)")
     csr = inputs.csr_from_options(params, required=False)
-    common_name, hosts = inputs.resolve_names(csr, params["common_name"], params["hosts"])
+    common_name, hosts = inputs.resolve_names(csr, params["common_name"], params["hosts"], product_id=product_id)
     if not common_name:
         raise InputError("common_name", "is required when the CSR names no CN (or no CSR is given)")
     month = inputs.check_month(params["month"])
@@ -339,7 +339,7 @@ def plan_create(params):
         raise InputError("organization", "is required to create an order: the API requires organization.org_name "
                                          "(orgName)")
     documents = inputs.load_documents(params["documents"])
-    if params["idempotence_id"]:
+    if params["idempotence_id"] is not None:
         key = inputs.check_idempotence_id(params["idempotence_id"])
     else:
         key = orders.derive_idempotence_id(
@@ -407,9 +407,10 @@ def ensure_absent(module, client):
         result = dict(changed=False, order_id=order_id)
         result.update(order_facts(order))
         return result
+    changed = True
     if not module.check_mode:
-        order = orders.cancel_order(client, order_id, params["cancel_reason"])
-    result = dict(changed=True, order_id=order_id)
+        order, changed = orders.cancel_order(client, order_id, params["cancel_reason"])
+    result = dict(changed=changed, order_id=order_id)
     result.update(order_facts(order))
     return result
 

@@ -146,7 +146,7 @@ def ensure_reissued(module, client):
     if csr_encrypt and not proof:
         raise InputError("proof_path", "is required to reissue an SM2 certificate (the API requires a revocation "
                                        "letter for SM2 and Sectigo products)")
-    if p["idempotence_id"]:
+    if p["idempotence_id"] is not None:
         key = inputs.check_idempotence_id(p["idempotence_id"])
     else:
         key = orders.derive_reissue_id(order_id, csr.public_key_sha256(),

@@ -94,10 +94,9 @@ def ensure_revoked(module, client, order_id, reason, proof):
                     revoked=status == protocol.STATUS_REVOKED, status=status)
     if module.check_mode:
         return dict(changed=True, order_id=order_id, revoke_status=None, revoked=False, status=status)
-    revoke_status, revoked, order = certificates.revoke(client, order_id, reason, proof)
-    status = orders.status_of(order)
-    return dict(changed=True, order_id=order_id, revoke_status=revoke_status,
-                revoked=bool(revoked) or status == protocol.STATUS_REVOKED, status=status)
+    outcome = certificates.revoke(client, order_id, reason, proof)
+    return dict(changed=outcome.changed, order_id=order_id, revoke_status=outcome.revoke_status,
+                revoked=outcome.revoked, status=orders.status_of(outcome.order))
 
 
 def main():

@@ -6,20 +6,23 @@
 A form POST (application/x-www-form-urlencoded) to
 ``{server_url}/Api/OrderOpenApi.ashx`` with the base fields, ``Param`` as XML
 and an MD5 ``Sign``; the answer is URL-encoded XML with a ``MessageModel`` and
-its own ``Sign``. Calls are not retried: a cancel is a write and the API has
-no documented way to read the order back first.
+its own ``Sign``. A cancel is a write without a key, and the API has no
+documented way to read the order back first, so the collection's HTTP stack
+(``module_utils/_http.py``) sends it again only when it cannot have reached
+the service (connection refused, DNS, connect timeout).
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from ansible_collections.wotrus.pki.plugins.module_utils._http import post_no_redirect
+from ansible_collections.wotrus.pki.plugins.module_utils._http import WRITE, HttpClient
 from ansible_collections.wotrus.pki.plugins.module_utils._jintong import signing
 from ansible_collections.wotrus.pki.plugins.module_utils._jintong.errors import (
     ALREADY_CANCELLED_MARKERS,
     SUCCESS_CODE,
     JintongApiError,
+    JintongInputError,
     JintongResponseError,
     JintongSignatureError,
     JintongTransportError,
@@ -33,17 +36,7 @@ FORMAT = "XML"
 SIGN_TYPE = "MD5"
 
 
-def _http_post(url, body, headers, timeout, validate_certs, ca_path):
-    """POST ``body``; return ``(status, body_bytes)``. Raises JintongTransportError."""
-    def unreachable(reason):
-        return JintongTransportError(
-            "Could not reach the 今通国际 API at %s: %s. Check server_url and the network." % (url, reason),
-            url=url)
-    status, dummy, payload = post_no_redirect(url, body, headers, timeout, validate_certs, ca_path, unreachable)
-    return status, payload
-
-
-class CancelResult(object):
+class CancelResult:
     """What one OperateCancelOrder call came to."""
 
     def __init__(self, message_code, description, signature_verified, already_cancelled, http_status):
@@ -58,16 +51,17 @@ class CancelResult(object):
         return not self.already_cancelled
 
 
-class JintongClient(object):
+class JintongClient:
+    """Raises JintongInputError for a bad ``timeout`` or ``ca_path`` before any call."""
+
     def __init__(self, server_url, partner, key, timeout=30, validate_certs=True, ca_path=None,
-                 transport=None):
+                 log=None, session=None):
         self.server_url = server_url.rstrip("/")
         self.partner = partner
         self._key = key
-        self.timeout = timeout
-        self.validate_certs = validate_certs
-        self.ca_path = ca_path
-        self._transport = transport or _http_post
+        self.http = HttpClient("今通国际", JintongTransportError, JintongInputError, validate_certs=validate_certs,
+                               ca_path=ca_path, timeout=timeout, log=log, secrets=[key], url_option="server_url",
+                               session=session)
 
     @property
     def url(self):
@@ -100,19 +94,22 @@ class JintongClient(object):
         form = self.build_form(action, param)
         body = urlencode(form, encoding="utf-8").encode("ascii")
         headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
-        status, payload = self._transport(self.url, body, headers, self.timeout,
-                                          self.validate_certs, self.ca_path)
+        reply = self.http.request("POST", self.url, policy=WRITE, what="call %s" % action, data=body,
+                                  headers=headers)
+        status = reply.status
         try:
-            _root, answer = signing.parse_xml_answer(payload)
+            _root, answer = signing.parse_xml_answer(reply.body)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise JintongResponseError(
+            raise self.http.error(
+                JintongResponseError,
                 "The 今通国际 API at %s answered HTTP %s with something that is not the XML the text describes (%s)."
-                % (self.url, status, exc), url=self.url, http_status=status)
+                % (self.url, status, exc), url=self.url, method="POST", status=status)
         model = answer.get("MessageModel")
         if not isinstance(model, dict) or not model.get("MessageCode"):
-            raise JintongResponseError(
+            raise self.http.error(
+                JintongResponseError,
                 "The 今通国际 API at %s answered HTTP %s without a MessageModel/MessageCode." % (self.url, status),
-                url=self.url, http_status=status)
+                url=self.url, method="POST", status=status)
         signature = answer.get("Sign")
         # None: the answer is unsigned; False: its Sign does not match under our key.
         verified = None
@@ -128,19 +125,20 @@ class JintongClient(object):
         code = model.get("MessageCode")
         description = model.get("Description") or ""
         already = code == "CallFail" and any(m in description for m in ALREADY_CANCELLED_MARKERS)
+        common = dict(url=self.url, method="POST", status=status, error_code=code, error_msg=description or None)
         if code == SUCCESS_CODE or already:
             if verified is False:
-                raise JintongSignatureError(
+                raise self.http.error(
+                    JintongSignatureError,
                     "The 今通国际 API answered %s for order %s, but the answer's Sign does not match its content "
                     "under the partner key, so it was not trusted. Check 'key', or whether something between you "
-                    "and the service changes the answers." % (code, order_id),
-                    url=self.url, http_status=status, message_code=code, description=description)
+                    "and the service changes the answers." % (code, order_id), **common)
             return CancelResult(code, description, bool(verified), already, status)
         note = ""
         if verified is False:
             # Expected with SignFail: the service signs with the right key, we verify with the wrong one.
             note = " The answer's own Sign did not match under this key either."
-        raise JintongApiError(
+        raise self.http.error(
+            JintongApiError,
             "今通国际 refused to cancel order %s: %s (MessageCode %s: %s).%s"
-            % (order_id, explain(code), code, description or "no description", note),
-            url=self.url, http_status=status, message_code=code, description=description)
+            % (order_id, explain(code), code, description or "no description", note), **common)

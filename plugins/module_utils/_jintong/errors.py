@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.wotrus.pki.plugins.module_utils._errors import PkiError
+
 SUCCESS_CODE = "CallSuccess"
 
 # Table 3.3 of the text, with what a person can do about each one.
@@ -28,41 +30,43 @@ MESSAGE_CODES = {
 ALREADY_CANCELLED_MARKERS = ("已取消", "已经取消", "already cancel")
 
 
-class JintongError(Exception):
-    """Base class: ``message`` is a sentence a person can act on."""
-
-    def __init__(self, message, url=None, http_status=None, message_code=None, description=None):
-        super().__init__(message)
-        self.message = message
-        self.url = url
-        self.http_status = http_status
-        self.message_code = message_code
-        self.description = description
-
-    def to_dict(self):
-        """Structured fields for fail_json (no secrets in here)."""
-        return dict(
-            url=self.url,
-            http_status=self.http_status,
-            message_code=self.message_code,
-            description=self.description,
-        )
+class JintongError(PkiError):
+    """Base class of every 今通国际 error: the 今通国际 branch of the collection's
+    one error tree (``module_utils/_errors.py``). ``error_code`` is the
+    answer's ``MessageCode``, ``error_msg`` its ``Description``."""
+    provider = "jintong"
 
 
 class JintongTransportError(JintongError):
-    """The service could not be reached or answered with an HTTP error."""
+    """The service could not be reached."""
+    kind = "transport"
+
+    def __init__(self, message, sent=True, **kwargs):
+        super().__init__(message, **kwargs)
+        self.sent = sent
 
 
 class JintongResponseError(JintongError):
     """The answer could not be read (not XML, no MessageModel)."""
+    kind = "response"
 
 
 class JintongSignatureError(JintongError):
     """The answer carried a Sign that does not match: do not trust it."""
+    kind = "signature"
 
 
 class JintongApiError(JintongError):
     """The service answered with a MessageCode other than CallSuccess."""
+    kind = "api"
+
+
+class JintongInputError(JintongError):
+    """A connection option is wrong; raised before any call. ``option`` names it."""
+    kind = "input"
+
+    def __init__(self, option, message, **kwargs):
+        super().__init__("%s: %s" % (option, message), option=option, **kwargs)
 
 
 def explain(code):

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from ansible_collections.wotrus.pki.plugins.module_utils._errors import PkiError
+
 # Section 2.1 of the API text, with what a person can do about each code.
 ERROR_CODES = {
     -1: "the request was not made over HTTPS; use an https:// api_url",
@@ -22,45 +24,53 @@ ERROR_CALL_LIMIT = -42
 ERROR_LOGIN = -16
 
 
-class SectigoError(Exception):
-    """Base class: ``message`` is a sentence a person can act on."""
-
-    def __init__(self, message, url=None, http_status=None, error_code=None, error_message=None):
-        super().__init__(message)
-        self.message = message
-        self.url = url
-        self.http_status = http_status
-        self.error_code = error_code
-        self.error_message = error_message
-
-    def to_dict(self):
-        """Structured fields for fail_json (never a password, session or token)."""
-        return dict(url=self.url, http_status=self.http_status,
-                    error_code=self.error_code, error_message=self.error_message)
+class SectigoError(PkiError):
+    """Base class of every Sectigo error: the Sectigo branch of the collection's
+    one error tree (``module_utils/_errors.py``). ``error_code`` is Sectigo's
+    ``errorCode``, ``error_msg`` its ``errorMessage``."""
+    provider = "sectigo"
 
 
 class SectigoTransportError(SectigoError):
     """Sectigo could not be reached, or answered with an HTTP error and no JSON."""
+    kind = "transport"
+
+    def __init__(self, message, sent=True, **kwargs):
+        super().__init__(message, **kwargs)
+        self.sent = sent
 
 
 class SectigoResponseError(SectigoError):
     """The answer is not the JSON envelope the text describes."""
+    kind = "response"
 
 
 class SectigoApiError(SectigoError):
     """The answer's ``errorCode`` is not 0."""
+    kind = "api"
 
 
 class SectigoAuthError(SectigoApiError):
     """``errorCode`` -16: login refused."""
+    kind = "auth"
 
 
 class SectigoCallLimitError(SectigoApiError):
     """``errorCode`` -42, still there after the retries."""
+    kind = "call_limit"
 
 
 class SectigoUploadError(SectigoError):
     """The document upload service refused the upload."""
+    kind = "upload"
+
+
+class SectigoInputError(SectigoError):
+    """A connection option is wrong; raised before any call. ``option`` names it."""
+    kind = "input"
+
+    def __init__(self, option, message, **kwargs):
+        super().__init__("%s: %s" % (option, message), option=option, **kwargs)
 
 
 def explain(code):

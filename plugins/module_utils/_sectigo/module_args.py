@@ -9,8 +9,9 @@ same options, defaults and environment variables.
 
 from __future__ import annotations
 
-from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.basic import env_fallback, missing_required_lib
 
+from ansible_collections.wotrus.pki.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 from ansible_collections.wotrus.pki.plugins.module_utils._sectigo.client import DEFAULT_API_URL, SectigoClient
 
 
@@ -32,6 +33,9 @@ SECTIGO_REQUIRED_TOGETHER = [["login_name", "login_password"]]
 
 
 def client_from_module(module):
+    """The client; raises SectigoInputError for a bad timeout or ca_path."""
+    if REQUESTS_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     params = module.params
     return SectigoClient(
         api_url=params["api_url"],

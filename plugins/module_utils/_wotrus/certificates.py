@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-import time
-
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import protocol
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.protocol import ci_get
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import (
@@ -53,28 +51,55 @@ def revoke_plan(order, order_id):
     return "revoke"
 
 
-def revoke(client, order_id, reason, proof, attempts=3, sleep=time.sleep):
-    """Request revocation; re-read the order before any retry.
-    ``proof`` is ``(fileType, base64)``. Returns ``(revoke_status, revoked, order)``."""
+class RevokeResult:
+    """What a revocation request came to: ``changed`` (this run's request
+    did it), ``revoke_status`` / ``revoked`` as the API answered (None when
+    the answer was lost), ``order`` as read afterwards."""
+
+    def __init__(self, changed, order, revoke_status=None, revoked=False):
+        self.changed = changed
+        self.order = order
+        self.revoke_status = revoke_status
+        self.revoked = bool(revoked) or orders.status_of(order) == protocol.STATUS_REVOKED
+
+
+def revoke(client, order_id, reason, proof, attempts=3):
+    """Request revocation; ``proof`` is ``(fileType, base64)``. Returns a :class:`RevokeResult`.
+
+    RevokeRequest carries no idempotency key, so it is never sent again
+    blindly: after an answer that leaves the outcome unknown (connection lost
+    after sending, 5xx, 429) the order is read again; pendingRevoke or revoked
+    -> done (this run's request did it: the order was revocable when it went
+    out); otherwise wait what ``Retry-After`` asked for (else a capped backoff)
+    and send again. A refusal is read again too: an order another run revoked
+    meanwhile is success with ``changed=False``.
+    """
     file_type, content = proof
     body = {"orderId": order_id, "reason": reason, "fileType": file_type, "fileContent": content}
-    last = None
+    what = "request revocation of order %s" % order_id
     for attempt in range(1, attempts + 1):
         try:
-            answer = client.post(protocol.PATH_REVOKE, body, what="request revocation of order %s" % order_id)
+            answer = client.post(protocol.PATH_REVOKE, body, what=what)
         except TransportError as exc:
-            last = exc
-            client.log("WoTrus: revocation of %s had no clear answer (%s); reading the order" % (order_id, exc.message))
+            if not exc.sent:
+                raise
             order = orders.get_order(client, order_id)
             if revoke_plan(order, order_id) == "noop":
-                return None, orders.status_of(order) == protocol.STATUS_REVOKED, order
-            if attempt < attempts:
-                sleep(min(30.0, 2.0 ** attempt))
+                return RevokeResult(True, order)
+            if attempt == attempts:
+                raise
+            client.wait(attempt, exc.retry_after, "the revocation of %s had no clear answer (%s); the order is "
+                        "still %s" % (order_id, exc.message, orders.status_of(order)))
             continue
+        except ApiError:
+            order = orders.get_order(client, order_id)
+            if orders.status_of(order) in protocol.REVOKE_DONE_STATUSES:
+                return RevokeResult(False, order)
+            raise
         data = answer.data if isinstance(answer.data, dict) else {}
-        return (ci_get(data, "revokeStatus"), orders.protocol_truthy(ci_get(data, "revoked")),
-                orders.get_order(client, order_id))
-    raise last
+        return RevokeResult(True, orders.get_order(client, order_id), ci_get(data, "revokeStatus"),
+                            orders.protocol_truthy(ci_get(data, "revoked")))
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 def notify(client, order_id, collect_url):

@@ -12,6 +12,8 @@ import hashlib
 import os
 import re
 import traceback
+import unicodedata
+from urllib.parse import urlsplit
 
 try:
     from cryptography import x509
@@ -29,13 +31,12 @@ from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import I
 _DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 
 
-class Csr(object):
+class Csr:
     """A parsed CSR: the PEM text, its names and its public key."""
 
-    def __init__(self, pem, obj, signature_checked):
+    def __init__(self, pem, obj):
         self.pem = pem
         self.obj = obj
-        self.signature_checked = signature_checked
 
     @property
     def common_name(self):
@@ -95,15 +96,13 @@ def load_csr(text, option, require_signature=True):
         obj = x509.load_pem_x509_csr(text.encode("utf-8"))
     except (ValueError, TypeError) as exc:
         raise InputError(option, "does not parse as a PEM certificate signing request (%s)" % exc)
-    checked = False
     try:
         valid = obj.is_signature_valid
-        checked = True
     except (UnsupportedAlgorithm, ValueError):
         valid = True  # SM2 and other algorithms cryptography does not implement
     if require_signature and not valid:
         raise InputError(option, "the CSR's signature does not verify; make the CSR again from its key")
-    return Csr(text, obj, checked)
+    return Csr(text, obj)
 
 
 def csr_from_options(params, text_option="csr", path_option="csr_path", required=True):
@@ -145,15 +144,27 @@ def check_hosts(hosts, option="hosts"):
     return out
 
 
-def resolve_names(csr, common_name, hosts, cn_option="common_name", hosts_option="hosts"):
+def check_host_name(value, option="common_name"):
+    """One DNS name (a leading ``*.`` allowed) or IP address, normalised; else InputError."""
+    text = "" if value is None else str(value)
+    if not text.strip() or any(c.isspace() or c in ",/\\" for c in text.strip()):
+        raise InputError(option, "%r is not a DNS name or IP address" % text)
+    return check_hosts([text], option)[0]
+
+
+def resolve_names(csr, common_name, hosts, cn_option="common_name", hosts_option="hosts", product_id=None):
     """Return ``(common_name, hosts)`` after checking them against the CSR.
 
     When the CSR names a CN, ``common_name`` must be that CN (case aside);
     when the CSR carries DNS/IP SANs, ``hosts`` must be the same set. Missing
-    values are taken from the CSR.
+    values are taken from the CSR. Without a CSR, ``common_name`` must be a
+    DNS name or IP address unless ``product_id`` is a product whose CN is a
+    name (protocol.NAME_CN_PRODUCTS).
     """
     hosts = check_hosts(hosts, hosts_option) if hosts else []
     if csr is None:
+        if common_name and str(product_id or "").strip().upper() not in protocol.NAME_CN_PRODUCTS:
+            check_host_name(common_name, cn_option)
         return common_name, hosts
     csr_cn = csr.common_name
     if common_name and csr_cn and common_name.strip().lower() != csr_cn.strip().lower():
@@ -189,6 +200,10 @@ def check_month(value, option="month"):
 
 
 def check_idempotence_id(value, option="idempotence_id"):
+    """A given idempotence id; an empty one is an error (unset derives one)."""
+    if value is None or not str(value).strip():
+        raise InputError(option, "is empty; leave it unset to derive one from the order's inputs, or give "
+                                 "1 to %d characters of A-Z a-z 0-9 . _ : -" % protocol.IDEMPOTENCE_ID_MAX_LENGTH)
     value = str(value).strip()
     if not re.match(protocol.IDEMPOTENCE_ID_PATTERN, value):
         raise InputError(option, "must be 1 to %d characters of A-Z a-z 0-9 . _ : -"
@@ -197,10 +212,44 @@ def check_idempotence_id(value, option="idempotence_id"):
 
 
 def check_order_id(value, option="order_id"):
-    value = "" if value is None else str(value).strip()
-    if not value or "/" in value or "?" in value or "#" in value or len(value) > 128:
-        raise InputError(option, "%r is not an order ID" % value)
-    return value
+    """One order ID (protocol.ORDER_ID_PATTERN).
+
+    A list or a dict is refused by name: Ansible's ``type: str`` turns a YAML
+    list into the text ``"['a', 'b']"``, which must never be sent."""
+    if isinstance(value, (list, tuple, dict)):
+        raise InputError(option, "must be one order ID, not a %s" % type(value).__name__)
+    text = "" if value is None else str(value).strip()
+    if text[:1] in ("[", "{"):
+        raise InputError(option, "must be one order ID, not a list or a dict (got %s)" % text)
+    if not re.match(protocol.ORDER_ID_PATTERN, text):
+        raise InputError(option, "%r is not an order ID (letters, digits and . _ : -, such as %s)"
+                         % (text, protocol.PRODUCT_SSL_EXAMPLE))
+    return text
+
+
+def check_api_url(value, option="api_url"):
+    """The API's base URL without a trailing ``/``, under protocol.PLAIN_HTTP_RULE."""
+    url = (value or protocol.DEFAULT_API_URL)
+    url = str(url).strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise InputError(option, "must be %s; got %r" % (protocol.PLAIN_HTTP_RULE, url))
+    if parts.scheme == "http" and not protocol.plain_http_allowed(parts.hostname):
+        raise InputError(option, "must be %s (the token would travel in clear); got %r"
+                         % (protocol.PLAIN_HTTP_RULE, url))
+    return url
+
+
+def check_text(value, option, max_length=None):
+    """A free text field: no control or format characters, at most ``max_length`` characters."""
+    text = str(value)
+    for char in text:
+        if unicodedata.category(char) in protocol.FORBIDDEN_CHAR_CATEGORIES:
+            raise InputError(option, "holds the control or format character U+%04X (%s); remove it"
+                             % (ord(char), unicodedata.name(char, "unnamed")))
+    if max_length is not None and len(text) > max_length:
+        raise InputError(option, "is %d characters long; the API takes at most %d" % (len(text), max_length))
+    return text
 
 
 def check_country_code(value, option="organization.country_code"):
@@ -272,6 +321,12 @@ def organization_post(organization, option="organization"):
             continue
         if key not in protocol.ORGANIZATION_KEYS:
             raise InputError("%s.%s" % (option, key), "is not a known organisation field")
+        name = "%s.%s" % (option, key)
+        if isinstance(value, (list, dict)):
+            raise InputError(name, "must be a text, not a %s" % type(value).__name__)
+        value = check_text(value, name, protocol.ORGANIZATION_FIELD_MAX_LENGTH)
+        if key in protocol.ORGANIZATION_EMAIL_KEYS and value and not re.match(protocol.EMAIL_PATTERN, value.strip()):
+            raise InputError(name, "%r is not an e-mail address" % value)
         if key == "country_code":
             value = check_country_code(value, "%s.country_code" % option)
         if key == "business_category" and value not in protocol.BUSINESS_CATEGORIES:

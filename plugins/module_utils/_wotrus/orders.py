@@ -106,7 +106,7 @@ def build_create_body(product_id, common_name, month, idempotence_id, csr=None, 
     return body
 
 
-class CreateResult(object):
+class CreateResult:
     def __init__(self, data, request_id, attempts):
         self.data = data or {}
         self.order_id_main = ci_get(self.data, "orderId")
@@ -229,29 +229,47 @@ def cancel_plan(order, order_id):
     return "cancel"
 
 
-def cancel_order(client, order_id, reason, attempts=3, sleep=time.sleep):
-    """Cancel, re-reading the order before every retry. Returns the order after."""
-    last = None
+def cancel_order(client, order_id, reason, attempts=3):
+    """Cancel ``order_id``; return ``(order, changed)``.
+
+    Cancel carries no idempotency key, so it is never sent again blindly.
+    After an answer that leaves the outcome unknown (connection lost after
+    sending, 5xx, 429) the order is read again: closed -> done, and this run
+    counts as the one that closed it (it was open when the request went out);
+    still open -> wait what ``Retry-After`` asked for (else a capped backoff)
+    and send again. A refusal is read again too: an order that another run
+    closed meanwhile is success with ``changed=False``.
+    """
+    what = "cancel order %s" % order_id
     for attempt in range(1, attempts + 1):
         try:
-            answer = client.post(protocol.PATH_CANCEL, {"orderID": order_id, "reason": reason},
-                                 what="cancel order %s" % order_id)
+            answer = client.post(protocol.PATH_CANCEL, {"orderID": order_id, "reason": reason}, what=what)
         except TransportError as exc:
-            last = exc
-            client.log("WoTrus: cancel of %s had no clear answer (%s); reading the order" % (order_id, exc.message))
+            if not exc.sent:
+                raise
             order = get_order(client, order_id)
             if cancel_plan(order, order_id) == "noop":
-                return order
-            if attempt < attempts:
-                sleep(min(30.0, 2.0 ** attempt))
+                return order, True
+            if attempt == attempts:
+                raise
+            client.wait(attempt, exc.retry_after, "the cancel of %s had no clear answer (%s); the order is still %s"
+                        % (order_id, exc.message, status_of(order)))
             continue
+        except ApiError:
+            order = get_order(client, order_id)
+            if status_of(order) in protocol.CANCEL_DONE_STATUSES:
+                return order, False
+            raise
         if not protocol_truthy(ci_get(answer.data, "cancelResult")):
+            order = get_order(client, order_id)
+            if status_of(order) in protocol.CANCEL_DONE_STATUSES:
+                return order, False
             reason_text = ci_get(answer.data, "cancelFailedReason") or "no reason given"
             raise ApiError("the WoTrus API did not cancel order %s: %s" % (order_id, reason_text),
                            status=answer.status, url=answer.url, method="POST",
                            request_id=answer.request_id, error_msg=reason_text)
-        return get_order(client, order_id)
-    raise last
+        return get_order(client, order_id), True
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 def protocol_truthy(value):

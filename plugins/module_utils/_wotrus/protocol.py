@@ -15,8 +15,28 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import ipaddress
 
 DEFAULT_API_URL = "https://restapi.wosign.com"
+
+# Which api_url the collection accepts. HTTPS only in the texts; the token
+# travels in every request, so plain http:// is accepted only where nothing
+# leaves this machine: localhost or a loopback address (127.0.0.0/8, ::1) --
+# the sandbox and local proxies. The one rule: the client, the role's
+# preflight and every doc (module doc fragment, role argument spec,
+# docs/modules.md) say this sentence.
+PLAIN_HTTP_RULE = "https://, or plain http:// only to localhost or a loopback address (127.0.0.0/8, ::1)"
+
+
+def plain_http_allowed(hostname):
+    """True when ``http://hostname`` may carry the token (see PLAIN_HTTP_RULE)."""
+    host = (hostname or "").strip().lower().rstrip(".")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 # Headers.
 TOKEN_HEADER = "WoTrusToken"
@@ -102,7 +122,6 @@ PROVIDER_TIMEZONE = datetime.timezone(datetime.timedelta(hours=8))
 # isPay: 0 unpaid, 1 paid, 2 issued before payment.
 IS_PAY_UNPAID = 0
 IS_PAY_PAID = 1
-IS_PAY_ISSUED_BEFORE_PAYMENT = 2
 
 # Create: month values (13 and 25 are renewals that carry over remaining time).
 MONTHS = (12, 13, 24, 25)
@@ -142,12 +161,33 @@ ORGANIZATION_KEYS = {
     "other_name": "otherName",
 }
 
+# Assumption (the texts give no lengths): each organizationPost field is at
+# most 256 characters, the limit the sandbox enforces (the issue's trial of the
+# API refused longer ones). Checked before any call.
+ORGANIZATION_FIELD_MAX_LENGTH = 256
+# organizationPost fields that hold an e-mail address (the sandbox's check).
+ORGANIZATION_EMAIL_KEYS = ("org_email", "user_email")
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# Unicode categories refused in the organisation's fields: control characters
+# (NUL, tabs, new lines), format characters (U+200B zero width space, U+202E
+# right-to-left override) and line/paragraph separators. They would end up in
+# a certificate's subject, where they hide or reverse what a person reads.
+FORBIDDEN_CHAR_CATEGORIES = frozenset(["Cc", "Cf", "Zl", "Zp", "Co", "Cs"])
+
 # Product IDs named in the texts. Any product ID may be passed.
 PRODUCT_PDF_SIGNING = "76ECE651-B59E-48F2-A47B-135614AADAD9"
 PRODUCT_ORG_DOCUMENT_SIGNING = "2C17C336-A772-42F8-B3DD-4F2591A5B116"
 PRODUCT_PERSONAL_DOCUMENT_SIGNING = "D4D30B75-68D5-471C-B66A-21299F1DFAA5"
 PRODUCT_SSL_EXAMPLE = "30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D"
 PRODUCT_ID_PATTERN = r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+# Products whose commonName is a person's or an organisation's name ("一般填单位名字"),
+# not a host name. For every other product a commonName sent without a CSR must
+# be a DNS name or an IP address.
+NAME_CN_PRODUCTS = frozenset([PRODUCT_PDF_SIGNING, PRODUCT_ORG_DOCUMENT_SIGNING, PRODUCT_PERSONAL_DOCUMENT_SIGNING])
+
+# Assumption: order IDs are GUIDs in the texts' examples (one with a leading
+# letter); any ID of letters, digits and . _ : - up to 128 characters is taken.
+ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 
 
 def join_hosts(hosts):
@@ -207,6 +247,8 @@ def ci_get(mapping, *names, **kwargs):
 # Idempotency. Assumption, as for any idempotency key: a second Create (or
 # Reissue) with the same idempotenceID returns the first order and creates
 # nothing; the same key with different parameters is refused (isSuccess false).
-# An empty idempotenceID (the seeds' example sends "") means "no key".
+# An empty idempotenceID (the seeds' example sends "") means "no key" to the
+# API; the modules refuse an empty idempotence_id option instead (leave it unset
+# to have one derived).
 IDEMPOTENCE_ID_MAX_LENGTH = 64
 IDEMPOTENCE_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"

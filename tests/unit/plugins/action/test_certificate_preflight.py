@@ -98,12 +98,14 @@ def test_month_is_12_or_24(month, ok):
     ("https://restapi.wosign.com", True), ("https://127.0.0.1:8443", True), ("http://127.0.0.1:8080", True),
     ("http://localhost:8080/", True), ("http://[::1]:8080", True), ("http://restapi.wosign.com", False),
     ("ftp://restapi.wosign.com", False), ("restapi.wosign.com", False), ("https://", False),
+    ("http://127.0.0.53:8080", True), ("http://10.0.0.1", False),
 ])
 def test_api_url_is_https_or_loopback_http(url, ok):
     items, errors = check([www()], settings=dict(certificate_api_url=url))
     assert (errors == []) is ok, errors
     if not ok:
-        assert errors[0].startswith("certificate_api_url: must be an https:// URL (plain http:// only to localhost")
+        assert errors[0].startswith("certificate_api_url: must be https://, or plain http:// only to localhost or "
+                                    "a loopback address (127.0.0.0/8, ::1)")
 
 
 @pytest.mark.parametrize("value,want", [

@@ -9,9 +9,11 @@ from urllib.parse import quote
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.wotrus.pki.plugins.module_utils._jintong import client as jintong_client
+from ansible_collections.wotrus.pki.plugins.module_utils import _http
 from ansible_collections.wotrus.pki.plugins.module_utils._jintong import signing
 from ansible_collections.wotrus.pki.plugins.modules import jintong_order_cancel
+
+from ..module_utils.fake_session import FakeHttpSession
 
 KEY = "k-secret-1"
 ARGS = dict(server_url="http://jintong.test", partner="jane88", key=KEY, order_id="151103654827",
@@ -27,13 +29,9 @@ def answer(code, description):
 
 @pytest.fixture
 def sent(monkeypatch):
-    calls = {"requests": [], "answers": []}
-
-    def fake(url, body, headers, timeout, validate_certs, ca_path):
-        calls["requests"].append(body)
-        return calls["answers"].pop(0)
-    monkeypatch.setattr(jintong_client, "_http_post", fake)
-    return calls
+    fake = FakeHttpSession()
+    monkeypatch.setattr(_http.requests, "Session", fake)
+    return fake
 
 
 def run(args, capsys):
@@ -45,11 +43,11 @@ def run(args, capsys):
 
 def test_check_mode_sends_nothing(sent, capsys):
     result = run(dict(ARGS, _ansible_check_mode=True), capsys)
-    assert result["changed"] is True and sent["requests"] == []
+    assert result["changed"] is True and sent.requests == []
 
 
 def test_cancel_and_again(sent, capsys):
-    sent["answers"].extend([answer("CallSuccess", "操作成功"), answer("CallFail", "订单已取消")])
+    sent.answers.extend([answer("CallSuccess", "操作成功"), answer("CallFail", "订单已取消")])
     first = run(ARGS, capsys)
     assert first["changed"] is True and first["signature_verified"] is True
     again = run(ARGS, capsys)
@@ -58,7 +56,7 @@ def test_cancel_and_again(sent, capsys):
 
 
 def test_unknown_code_fails_clearly(sent, capsys):
-    sent["answers"].append(answer("Unauthorized", "没有访问权限"))
+    sent.answers.append(answer("Unauthorized", "没有访问权限"))
     result = run(ARGS, capsys)
-    assert result["failed"] is True and result["message_code"] == "Unauthorized"
+    assert result["failed"] is True and result["error_code"] == "Unauthorized"
     assert "Unauthorized" in result["msg"] and "没有访问权限" in result["msg"] and KEY not in json.dumps(result)

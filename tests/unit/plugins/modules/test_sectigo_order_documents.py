@@ -8,7 +8,7 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.wotrus.pki.plugins.module_utils._sectigo import client as sectigo_client
+from ansible_collections.wotrus.pki.plugins.module_utils import _http
 from ansible_collections.wotrus.pki.plugins.module_utils._sectigo.client import UPLOAD_SUCCESS_URL, HttpAnswer
 from ansible_collections.wotrus.pki.plugins.modules import sectigo_order_documents
 
@@ -25,7 +25,7 @@ def run(args, capsys):
 @pytest.fixture
 def transport(monkeypatch):
     fake = FakeTransport([])
-    monkeypatch.setattr(sectigo_client, "_http_post", fake)
+    monkeypatch.setattr(_http.requests, "Session", fake)
     return fake
 
 

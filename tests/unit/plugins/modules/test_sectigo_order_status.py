@@ -8,7 +8,7 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.wotrus.pki.plugins.module_utils._sectigo import client as sectigo_client
+from ansible_collections.wotrus.pki.plugins.module_utils import _http
 from ansible_collections.wotrus.pki.plugins.modules import sectigo_order_status
 
 from ..module_utils._sectigo.helpers import FakeTransport, json_answer, seed_answer
@@ -26,8 +26,8 @@ def run(module, args, capsys):
 @pytest.fixture
 def transport(monkeypatch):
     fake = FakeTransport([])
-    monkeypatch.setattr(sectigo_client, "_http_post", fake)
-    monkeypatch.setattr(sectigo_client.time, "sleep", lambda s: None)
+    monkeypatch.setattr(_http.requests, "Session", fake)
+    monkeypatch.setattr(_http.time, "sleep", lambda s: None)
     return fake
 
 

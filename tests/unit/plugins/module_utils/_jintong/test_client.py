@@ -9,12 +9,14 @@ import pytest
 
 from ansible_collections.wotrus.pki.plugins.module_utils._jintong import signing
 from ansible_collections.wotrus.pki.plugins.module_utils._jintong.client import JintongClient
-from ansible_collections.wotrus.pki.plugins.module_utils._jintong.errors import (
+from ansible_collections.wotrus.pki.plugins.module_utils._jintong.errors import (  # noqa: I001
     JintongApiError,
     JintongResponseError,
     JintongSignatureError,
     JintongTransportError,
 )
+
+from ..fake_session import FakeHttpSession
 
 KEY = "partner-key-123"
 
@@ -32,21 +34,12 @@ def answer(code, description, key=KEY, sign=True, bad_sign=False):
     return quote(xml).encode()
 
 
-class Transport(object):
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.requests = []
-
-    def __call__(self, url, body, headers, timeout, validate_certs, ca_path):
-        self.requests.append(dict(url=url, body=body, headers=headers))
-        item = self.answers.pop(0)
-        if isinstance(item, Exception):
-            raise item
-        return item
+def Transport(*answers):  # noqa: N802 - reads like the class it stands for
+    return FakeHttpSession(answers)
 
 
 def make(transport):
-    return JintongClient("http://jintong.test/", "jane88", KEY, transport=transport)
+    return JintongClient("http://jintong.test/", "jane88", KEY, session=transport)
 
 
 def test_request_form_and_signature():
@@ -86,7 +79,7 @@ def test_failure_codes_are_explained(code, words):
     with pytest.raises(JintongApiError) as info:
         make(transport).cancel_order("42", "jane88", "x")
     assert words in info.value.message and code in info.value.message and "描述" in info.value.message
-    assert info.value.message_code == code
+    assert info.value.error_code == code
     assert KEY not in info.value.message
 
 
@@ -112,7 +105,7 @@ def test_sign_fail_answer_signed_with_the_right_key_still_reports_sign_fail():
     transport = Transport((200, answer("SignFail", "签名验证失败", key="the-real-key")))
     with pytest.raises(JintongApiError) as info:
         make(transport).cancel_order("1", "jane88", "x")
-    assert info.value.message_code == "SignFail" and "did not match" in info.value.message
+    assert info.value.error_code == "SignFail" and "did not match" in info.value.message
 
 
 def test_already_cancelled_with_a_wrong_sign_is_not_trusted():
@@ -131,7 +124,7 @@ def test_not_xml():
     transport = Transport((500, b"Server Error"))
     with pytest.raises(JintongResponseError) as info:
         make(transport).cancel_order("1", "jane88", "x")
-    assert info.value.http_status == 500
+    assert info.value.status == 500
 
 
 def test_xml_without_message_model():

@@ -16,6 +16,8 @@ from cryptography.x509.oid import NameOID
 
 from ansible_collections.wotrus.pki.plugins.module_utils._sectigo.client import HttpAnswer
 
+from ..fake_session import FakeHttpSession
+
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 # The seed's SHA256 has 63 digits (cut in the text); a full one for tests that need valid hashes.
 FULL_SHA256 = "549B164F1F97EC4095C3FEF212F6B86016FF66F7F9115FFEBB2AB796FF226A80"
@@ -37,19 +39,7 @@ def json_answer(document, status=200, headers=None):
     return HttpAnswer(status, headers or {"Content-Type": "application/json"}, json.dumps(document).encode())
 
 
-class FakeTransport(object):
-    """Answers from a list, records every request (url, body, headers)."""
-
-    def __init__(self, answers):
-        self.answers = list(answers)
-        self.requests = []
-
-    def __call__(self, url, body, headers, timeout, validate_certs, ca_path):
-        self.requests.append(dict(url=url, body=body, headers=headers))
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+FakeTransport = FakeHttpSession
 
 
 def make_csr(*names):

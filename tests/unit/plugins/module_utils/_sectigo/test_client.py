@@ -32,7 +32,7 @@ def client(transport, **kwargs):
     sleeps = []
     kwargs.setdefault("login_name", "partner")
     kwargs.setdefault("login_password", "s3cret-pass")
-    c = SectigoClient(api_url="https://sectigo.test/products/!getPostPaymentStatus", transport=transport,
+    c = SectigoClient(api_url="https://sectigo.test/products/!getPostPaymentStatus", session=transport,
                       sleep=sleeps.append, **kwargs)
     return c, sleeps
 
@@ -88,7 +88,7 @@ def test_login_refused_is_an_auth_error_without_the_password():
     with pytest.raises(SectigoAuthError) as info:
         c.get_post_payment_status("1")
     assert "login_name" in info.value.message
-    assert "s3cret-pass" not in repr(info.value.to_dict()) + info.value.message
+    assert "s3cret-pass" not in repr(info.value.to_result()) + info.value.message
 
 
 @pytest.mark.parametrize("code", [-1, -2, -3, -14, -17, -99])
@@ -131,7 +131,7 @@ def test_http_error_without_json():
     c, _sleeps = client(transport)
     with pytest.raises(SectigoTransportError) as info:
         c.get_post_payment_status("1")
-    assert info.value.http_status == 502
+    assert info.value.status == 502
 
 
 def test_success_without_data_object():
@@ -163,7 +163,7 @@ def test_upload_error_redirect(tmp_path):
     transport = FakeTransport([HttpAnswer(303, {"Location": UPLOAD_ERROR_URL + "?error=token+expired"}, b"")])
     c, _sleeps = client(transport)
     with pytest.raises(SectigoUploadError, match="token expired"):
-        c.upload_documents("https://upload.test/order", "t", [str(doc)])
+        c.upload_documents("https://upload.test/order", "jwt.upload.token", [str(doc)])
 
 
 def test_upload_unauthorised(tmp_path):
@@ -172,5 +172,5 @@ def test_upload_unauthorised(tmp_path):
     transport = FakeTransport([HttpAnswer(401, {}, b'{"error": "bad token signature"}')])
     c, _sleeps = client(transport)
     with pytest.raises(SectigoUploadError, match="token was refused") as info:
-        c.upload_documents("https://upload.test/order", "t", [str(doc)])
-    assert info.value.http_status == 401
+        c.upload_documents("https://upload.test/order", "jwt.upload.token", [str(doc)])
+    assert info.value.status == 401
