@@ -57,7 +57,7 @@ class ScriptedServer:
         self.httpd.script = list(script)
         self.httpd.requests = []
         self.httpd.lock = threading.Lock()
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs=dict(poll_interval=0.05), daemon=True)
         self.thread.start()
 
     @property
