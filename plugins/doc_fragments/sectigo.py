@@ -41,13 +41,18 @@ options:
   ca_path:
     description:
       - A PEM file of CA certificates to verify the service with (for example a sandbox CA).
+      - A path that does not exist or holds no PEM certificate fails before any call.
     type: path
   timeout:
     description:
-      - Seconds to wait for one HTTP answer.
+      - Seconds to wait for one HTTP answer. Must be greater than 0.
     type: int
     default: 30
+requirements:
+  - requests >= 2.31
 notes:
+  - The status read is retried like a GET on connection errors and HTTP 408, 429 and 5xx (honouring
+    C(Retry-After)); a document upload is sent again only when it cannot have reached the service.
   - Sectigo answers errorCode C(-42) when the partner's call limit is reached; the call
     is retried up to 5 times with a capped exponential backoff (2 seconds doubling,
     at most 30 seconds per wait, with jitter). Every other error code fails at once

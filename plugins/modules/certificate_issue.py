@@ -90,6 +90,7 @@ options:
     description:
       - The base URL of the WoTrus partner API. If not set, E(WOTRUS_API_URL) on the controller, then
         C(https://restapi.wosign.com).
+      - Must be C(https://), or plain C(http://) only to C(localhost) or a loopback address (C(127.0.0.0/8), C(::1)).
     type: str
   api_token:
     description:

@@ -19,6 +19,10 @@ description:
   - The answer (URL-encoded XML) is parsed; its C(Sign), when present, is verified with the same key,
     and an answer whose signature does not match is not trusted.
   - An order that is already cancelled is reported as no change.
+  - The request is sent again only when it cannot have reached the service (connection refused, DNS,
+    connect timeout); the API has no documented way to read the order back first.
+requirements:
+  - requests >= 2.31
 author:
   - wotrus.pki contributors (@wotrus)
 options:
