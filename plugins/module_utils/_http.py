@@ -190,7 +190,8 @@ class HttpClient:
 
     ``timeout`` is seconds or ``(connect, read)``; ``option_prefix`` is put
     before the option names in errors (``sectigo_`` for the role's Sectigo
-    options), ``url_option`` names the URL option (``api_url``, ``server_url``). ``secrets`` are scrubbed out of every error raised.
+    options), ``url_option`` names the URL option (``api_url``, ``server_url``).
+    ``secrets`` are scrubbed out of every error raised.
     """
 
     def __init__(self, provider_name, transport_error, input_error, validate_certs=True, ca_path=None,

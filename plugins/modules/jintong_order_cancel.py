@@ -153,16 +153,17 @@ url:
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.wotrus.pki.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
-from ansible_collections.wotrus.pki.plugins.module_utils._jintong.client import JintongClient
+from ansible_collections.wotrus.pki.plugins.module_utils._jintong.client import JintongClient, check_order_id
 from ansible_collections.wotrus.pki.plugins.module_utils._jintong.errors import JintongError
 
 
 def ensure_cancelled(client, params, check_mode):
     """Return ``(changed, result)``; raises JintongError."""
-    result = dict(order_id=params["order_id"])
+    order_id = check_order_id(params["order_id"])
+    result = dict(order_id=order_id)
     if check_mode:
         return True, result
-    outcome = client.cancel_order(params["order_id"], params["consumer"], params["remark"])
+    outcome = client.cancel_order(order_id, params["consumer"], params["remark"])
     result.update(message_code=outcome.message_code, description=outcome.description,
                   signature_verified=outcome.signature_verified, already_cancelled=outcome.already_cancelled,
                   http_status=outcome.http_status)

@@ -36,6 +36,16 @@ FORMAT = "XML"
 SIGN_TYPE = "MD5"
 
 
+def check_order_id(value, option="order_id"):
+    """One order ID, as text; a list or dict (which Ansible's ``type: str`` turns into
+    ``"['a', 'b']"``) or a text with spaces is refused, naming the option."""
+    text = "" if value is None else str(value).strip()
+    if isinstance(value, (list, tuple, dict)) or text[:1] in ("[", "{") or not text \
+            or any(c.isspace() or not c.isprintable() for c in text):
+        raise JintongInputError(option, "must be one order ID such as 151103654827, got %s" % (text or "nothing"))
+    return text
+
+
 class CancelResult:
     """What one OperateCancelOrder call came to."""
 

@@ -60,3 +60,15 @@ def test_unknown_code_fails_clearly(sent, capsys):
     result = run(ARGS, capsys)
     assert result["failed"] is True and result["error_code"] == "Unauthorized"
     assert "Unauthorized" in result["msg"] and "没有访问权限" in result["msg"] and KEY not in json.dumps(result)
+
+
+@pytest.mark.parametrize("extra,option,words", [
+    (dict(order_id=["1", "2"]), "order_id", "must be one order ID"),
+    (dict(timeout=0), "timeout", "greater than 0"),
+])
+def test_bad_input_fails_naming_the_option_before_any_call(sent, capsys, extra, option, words):
+    args = dict(ARGS)
+    args.update(extra)
+    result = run(args, capsys)
+    assert result["failed"] is True and result["msg"].startswith(option + ":") and words in result["msg"]
+    assert result["option"] == option and sent.requests == []

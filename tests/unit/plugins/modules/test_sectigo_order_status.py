@@ -72,3 +72,14 @@ def test_failure_is_structured_and_has_no_secret(transport, capsys):
 def test_needs_a_login_or_session(transport, capsys):
     result = run(sectigo_order_status, dict(order_number="1"), capsys)
     assert result["failed"] is True and "login_name" in result["msg"]
+
+
+@pytest.mark.parametrize("extra,option,words", [
+    (dict(timeout=0), "timeout", "greater than 0"),
+    (dict(timeout=-1), "timeout", "greater than 0"),
+    (dict(ca_path="/nonexistent"), "ca_path", "/nonexistent does not exist"),
+])
+def test_bad_connection_option_fails_naming_it_before_any_call(transport, capsys, extra, option, words):
+    result = run(sectigo_order_status, dict(ARGS, **extra), capsys)
+    assert result["failed"] is True and result["msg"].startswith(option + ":") and words in result["msg"]
+    assert result["option"] == option and result["provider"] == "sectigo" and transport.requests == []

@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.wotrus.pki.plugins.module_utils._jintong import signing
 from ansible_collections.wotrus.pki.plugins.module_utils._jintong.client import JintongClient
-from ansible_collections.wotrus.pki.plugins.module_utils._jintong.errors import (  # noqa: I001
+from ansible_collections.wotrus.pki.plugins.module_utils._jintong.errors import (
     JintongApiError,
     JintongResponseError,
     JintongSignatureError,

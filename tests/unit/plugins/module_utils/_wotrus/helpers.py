@@ -41,7 +41,7 @@ def ok(data=None, **extra):
     return response(200, env)
 
 
-class FakeSession(object):
+class FakeSession:
     """Answers requests from a script: a list of responses or exceptions, or a
     callable(method, url, kwargs) -> response. Records every request."""
 
@@ -109,7 +109,7 @@ def make_csr(k, cn="www.example.com", sans=("www.example.com", "example.com")):
     return b.sign(k, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
-class Pki(object):
+class Pki:
     """old root O, root R (self-signed), cross X (R's key signed by O),
     intermediate I (signed by R), leaf L (signed by I)."""
 
