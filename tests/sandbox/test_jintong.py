@@ -85,7 +85,7 @@ async def test_paid_order_goes_to_refund(server):
 async def test_refusals(server, kwargs, code):
     with pytest.raises(JintongApiError) as info:
         await cancel(server, **kwargs)
-    assert info.value.message_code == code
+    assert info.value.error_code == code
 
 
 @pytest.mark.asyncio
@@ -95,7 +95,7 @@ async def test_unauthorized_ip(server):
         assert r.status == 200
     with pytest.raises(JintongApiError) as info:
         await cancel(server)
-    assert info.value.message_code == "UnauthorizedIp" and "allow" in info.value.message
+    assert info.value.error_code == "UnauthorizedIp" and "allow" in info.value.message
 
 
 @pytest.mark.asyncio
