@@ -143,8 +143,8 @@ def organization(org, accept_unknown):
         raise Invalid("organizationPost must be an object")
     check_keys(org, ORGANIZATION_KEYS, where, accept_unknown)
     for k in ORGANIZATION_KEYS:
-        opt_str(org, k, where, 256)
-    req_str(org, "orgname", where, 256)
+        opt_str(org, k, where, protocol.ORGANIZATION_FIELD_MAX_LENGTH)
+    req_str(org, "orgname", where, protocol.ORGANIZATION_FIELD_MAX_LENGTH)
     bc = org.get("businesscategory")
     if bc not in (None, "") and bc not in protocol.BUSINESS_CATEGORIES:
         raise Invalid("organizationPost.businessCategory %r is not one of: %s"
@@ -154,7 +154,7 @@ def organization(org, accept_unknown):
         raise Invalid("organizationPost.countryCode %r is not a two-letter ISO 3166 code" % cc)
     for k in ("orgemail", "useremail"):
         v = org.get(k)
-        if v not in (None, "") and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", v):
+        if v not in (None, "") and not re.match(protocol.EMAIL_PATTERN, v):
             raise Invalid("organizationPost.%s %r is not an e-mail address" % (k, v))
     return {k: (org.get(k) or "") for k in ORGANIZATION_KEYS}
 
