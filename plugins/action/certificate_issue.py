@@ -31,6 +31,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
 from ansible_collections.wotrus.pki.plugins.module_utils._common import validate_certs_warning
+from ansible_collections.wotrus.pki.plugins.module_utils._errors import PkiError
 from ansible_collections.wotrus.pki.plugins.module_utils._sectigo import dcv as sdcv
 from ansible_collections.wotrus.pki.plugins.module_utils._sectigo import status as sstatus
 from ansible_collections.wotrus.pki.plugins.module_utils._sectigo.client import DEFAULT_API_URL as SECTIGO_API_URL
@@ -152,7 +153,7 @@ class Issue(object):
                 self.revoke(result)
             else:
                 self.order(result)
-        except WoTrusError as err:
+        except PkiError as err:
             result.update(error=str(err), msg=str(err), error_kind=err.kind, request_id=err.request_id,
                           http_status=err.status, state=result.get("state") if result.get("record") else "error")
         except Exception as exc:  # pylint: disable=broad-except
