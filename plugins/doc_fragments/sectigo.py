@@ -49,7 +49,7 @@ options:
     type: int
     default: 30
 requirements:
-  - requests >= 2.31
+  - requests >= 2.31 (with urllib3 >= 1.26)
 notes:
   - The status read is retried like a GET on connection errors and HTTP 408, 429 and 5xx (honouring
     C(Retry-After)); a document upload is sent again only when it cannot have reached the service.

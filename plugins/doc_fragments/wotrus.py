@@ -52,7 +52,7 @@ options:
     type: float
     default: 30
 requirements:
-  - requests >= 2.31
+  - requests >= 2.31 (with urllib3 >= 1.26)
   - cryptography >= 42
 notes:
   - "All these modules talk to the API from where the task runs, usually the controller

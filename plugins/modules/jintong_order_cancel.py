@@ -22,7 +22,7 @@ description:
   - The request is sent again only when it cannot have reached the service (connection refused, DNS,
     connect timeout); the API has no documented way to read the order back first.
 requirements:
-  - requests >= 2.31
+  - requests >= 2.31 (with urllib3 >= 1.26)
 author:
   - wotrus.pki contributors (@wotrus)
 options:
