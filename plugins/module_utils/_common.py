@@ -12,13 +12,11 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import protocol
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.client import (
-    REQUESTS_IMPORT_ERROR,
-    WoTrusClient,
-)
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.chain import CRYPTOGRAPHY_IMPORT_ERROR
 from ansible_collections.wotrus.pki.plugins.module_utils._errors import PkiError
+from ansible_collections.wotrus.pki.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.chain import CRYPTOGRAPHY_IMPORT_ERROR
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.client import WoTrusClient
 
 
 def wotrus_argument_spec(**options):

@@ -26,12 +26,7 @@ import mimetypes
 import os
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from ansible_collections.wotrus.pki.plugins.module_utils._http import (  # noqa: F401 - HttpAnswer for callers
-    READ,
-    WRITE,
-    HttpAnswer,
-    HttpClient,
-)
+from ansible_collections.wotrus.pki.plugins.module_utils._http import READ, WRITE, HttpClient
 from ansible_collections.wotrus.pki.plugins.module_utils._sectigo.errors import (
     ERROR_CALL_LIMIT,
     ERROR_LOGIN,

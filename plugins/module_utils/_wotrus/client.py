@@ -30,13 +30,7 @@ import uuid
 from urllib.parse import quote
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _http
-from ansible_collections.wotrus.pki.plugins.module_utils._http import (  # noqa: F401 - REQUESTS_IMPORT_ERROR for the modules
-    KEYED,
-    READ,
-    REQUESTS_IMPORT_ERROR,
-    RETRY_STATUSES,
-    WRITE,
-)
+from ansible_collections.wotrus.pki.plugins.module_utils._http import KEYED, READ, RETRY_STATUSES, WRITE
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs, protocol
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import (
     ApiError,

@@ -9,7 +9,8 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _http
-from ansible_collections.wotrus.pki.plugins.module_utils._sectigo.client import UPLOAD_SUCCESS_URL, HttpAnswer
+from ansible_collections.wotrus.pki.plugins.module_utils._http import HttpAnswer
+from ansible_collections.wotrus.pki.plugins.module_utils._sectigo.client import UPLOAD_SUCCESS_URL
 from ansible_collections.wotrus.pki.plugins.modules import sectigo_order_documents
 
 from ..module_utils._sectigo.helpers import FakeTransport, json_answer, seed_answer

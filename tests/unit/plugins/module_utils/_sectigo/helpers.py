@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.wotrus.pki.plugins.module_utils._sectigo.client import HttpAnswer
+from ansible_collections.wotrus.pki.plugins.module_utils._http import HttpAnswer
 
 from ..fake_session import FakeHttpSession
 

@@ -7,10 +7,10 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from ansible_collections.wotrus.pki.plugins.module_utils._http import HttpAnswer
 from ansible_collections.wotrus.pki.plugins.module_utils._sectigo.client import (
     UPLOAD_ERROR_URL,
     UPLOAD_SUCCESS_URL,
-    HttpAnswer,
     SectigoClient,
     parse_error_code,
 )
