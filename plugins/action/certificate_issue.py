@@ -30,6 +30,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
+from ansible_collections.wotrus.pki.plugins.module_utils import _x509
 from ansible_collections.wotrus.pki.plugins.module_utils._common import validate_certs_warning
 from ansible_collections.wotrus.pki.plugins.module_utils._errors import PkiError
 from ansible_collections.wotrus.pki.plugins.module_utils._sectigo import dcv as sdcv
@@ -37,7 +38,6 @@ from ansible_collections.wotrus.pki.plugins.module_utils._sectigo import status 
 from ansible_collections.wotrus.pki.plugins.module_utils._sectigo.client import DEFAULT_API_URL as SECTIGO_API_URL
 from ansible_collections.wotrus.pki.plugins.module_utils._sectigo.client import SectigoClient
 from ansible_collections.wotrus.pki.plugins.module_utils._sectigo.errors import SectigoError
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import chain as wchain
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import certificates, inputs, orders, protocol
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.client import WoTrusClient
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import WoTrusError
@@ -118,7 +118,7 @@ class Issue(object):
         if self.a["idempotence_id"]:
             return inputs.check_idempotence_id(self.a["idempotence_id"])
         binding = _sha({"key": csr.public_key_sha256(), "host": self.host, "name": self.name,
-                        "replaces": (self.st.get("replaces_serial") or "").upper(),
+                        "replaces": _x509.normal_serial(self.st.get("replaces_serial")),
                         "after": self.st.get("failed_order_id") or ""})
         return orders.derive_idempotence_id(self.a["product_id"], self.a["common_name"], self.hosts(),
                                             csr_key_sha256=binding, month=self.st.get("month"))
@@ -292,10 +292,10 @@ class Issue(object):
         kinds = certificates.retrieve(client, order_id)
         pem = kinds.get("rsa") or list(kinds.values())[0]
         try:
-            facts = wchain.describe(pem["pem"], pem["chains"])
-        except wchain.ChainError as exc:
+            facts = _x509.describe(pem["pem"], pem["chains"])
+        except _x509.ChainError as exc:
             raise WoTrusError("%s: the certificate of order %s does not parse: %s" % (self.label, order_id, exc))
-        if self.a["csr"] and not wchain.key_matches(facts["certificate"], self.a["csr"]):
+        if self.a["csr"] and not _x509.key_matches(facts["certificate"], self.a["csr"]):
             raise WoTrusError("%s: the certificate of order %s does not hold the CSR's public key" % (self.label, order_id))
         result.update(state="issued", certificate=facts["certificate"], chain=facts["chain"],
                       fullchain=facts["fullchain"], root=facts["root"], serial=facts["serial_number"],

@@ -26,7 +26,8 @@ cancelled with wotrus.pki.wotrus_order state=absent) and the certificate is
 judged as if there were no pending order.
 
 Private keys are read here only to compare public keys; nothing returns
-key material.
+key material. Everything X.509 is in ``_x509`` (which runs with the
+cryptography that distributions ship).
 """
 
 from __future__ import annotations
@@ -34,16 +35,9 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import traceback
+import re
 
-try:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - reported by the modules
-    x509 = None
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
-
+from ansible_collections.wotrus.pki.plugins.module_utils import _x509
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import protocol
 
 RECORD_SUFFIX = ".wotrus.json"
@@ -107,67 +101,9 @@ def dump_record(record):
     return json.dumps(record, indent=2, sort_keys=True) + "\n"
 
 
-def load_certs(data):
-    """Every certificate of a PEM file's bytes (empty list when none parse)."""
-    if not data:
-        return []
-    try:
-        return list(x509.load_pem_x509_certificates(data))
-    except (ValueError, TypeError):
-        return []
-
-
 def load_cert_file(path):
-    certs = load_certs(read_bytes(path))
+    certs = _x509.load_certs(read_bytes(path))
     return certs[0] if certs else None
-
-
-def spki(obj):
-    return obj.public_key().public_bytes(serialization.Encoding.DER,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def private_key_spki(path):
-    """The SubjectPublicKeyInfo of the private key at ``path`` (None when
-    absent or unreadable). The key itself is dropped at once."""
-    data = read_bytes(path)
-    if data is None:
-        return None
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError, Exception):  # pylint: disable=broad-except
-        return None
-    return key.public_key().public_bytes(serialization.Encoding.DER,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def not_before(cert):
-    return getattr(cert, "not_valid_before_utc", None) or cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
-
-
-def not_after(cert):
-    return getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
-
-
-def serial_hex(cert):
-    return "%X" % cert.serial_number
-
-
-def cert_names(cert):
-    """(common name, sorted lower-case SANs) of a certificate."""
-    cn = None
-    try:
-        attrs = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
-        cn = attrs[0].value if attrs else None
-    except ValueError:
-        cn = None
-    try:
-        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-        sans = [str(n) for n in ext.value.get_values_for_type(x509.DNSName)] + \
-            [str(n) for n in ext.value.get_values_for_type(x509.IPAddress)]
-    except x509.ExtensionNotFound:
-        sans = []
-    return cn, sorted(set(s.lower() for s in sans))
 
 
 def wanted_names(common_name, subject_alt_names):
@@ -201,6 +137,9 @@ def parse_time(value):
         text = str(value).strip()
         if text[-1:] in ("Z", "z"):
             text = text[:-1] + "+00:00"
+        # fromisoformat before Python 3.11 (which hosts run this with) takes only 3 or 6 digits of a
+        # second's fraction, after a dot: give it 6.
+        text = re.sub(r"[.,](\d+)", lambda m: "." + (m.group(1) + "00000")[:6], text, count=1)
         when = datetime.datetime.fromisoformat(text)
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.timezone.utc)
@@ -234,7 +173,7 @@ def compute_status(p, now=None):
     record = read_record(p["record_path"])
     cert = load_cert_file(p["cert_path"])
     staged_exists = os.path.exists(p["staged_key_path"])
-    key_spki = private_key_spki(p["key_path"])
+    key_spki = _x509.private_key_spki(p["key_path"])
     out = dict(
         name=p["name"], cert_path=p["cert_path"], key_path=p["key_path"], record_path=p["record_path"],
         staged_key_path=p["staged_key_path"], staged_csr_path=staged_csr_path(p["staged_key_path"]),
@@ -245,20 +184,20 @@ def compute_status(p, now=None):
         new_key=False, csr_key_path=None, key="current",
     )
     if cert is not None:
-        na, nb = not_after(cert), not_before(cert)
+        na, nb = _x509.not_after(cert), _x509.not_before(cert)
         life = (na - nb).total_seconds()
         left = (na - now).total_seconds()
-        out.update(serial=serial_hex(cert), not_before=iso(nb), not_after=iso(na),
+        out.update(serial=_x509.serial_hex(cert), not_before=iso(nb), not_after=iso(na),
                    days_left=round(left / 86400.0, 3),
                    percent_left=round(100.0 * left / life, 2) if life > 0 else 0.0,
-                   matches_key=key_spki is not None and spki(cert) == key_spki)
-        cn, sans = cert_names(cert)
+                   matches_key=key_spki is not None and _x509.spki(cert) == key_spki)
+        cn, sans = _x509.cert_names(cert)
         want = wanted_names(p["common_name"], p["subject_alt_names"])
         out["names_match"] = ((cn or "").lower() == p["common_name"].lower() and
                               set(want) <= set(sans) and set(sans) <= set(want + [p["common_name"].lower()]))
     rec = record or {}
-    deployed_here = bool(cert is not None and rec.get("deployed_serial") and
-                         rec.get("deployed_serial", "").upper() == out["serial"])
+    # Records written before serials were shown as openssl does hold them without a leading zero.
+    deployed_here = cert is not None and _x509.same_serial(rec.get("deployed_serial"), out["serial"])
 
     def due(value, why):
         out["due"], out["why"] = value, why
@@ -292,7 +231,7 @@ def compute_status(p, now=None):
         out["failed_order_id"] = rec.get("order_id")
     issued_before = parse_time(p.get("reissue_issued_before"))
     skip_reissue = None
-    if p["reissue"] and deployed_here and issued_before is not None and not_before(cert) >= issued_before:
+    if p["reissue"] and deployed_here and issued_before is not None and _x509.not_before(cert) >= issued_before:
         skip_reissue = "issued at %s, not before reissue_issued_before %s: not reissued" % (
             out["not_before"], iso(issued_before))
     if out["due"] == DUE_NONE:

@@ -15,8 +15,8 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 from ansible_collections.wotrus.pki.plugins.module_utils._errors import PkiError
 from ansible_collections.wotrus.pki.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import protocol
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.chain import CRYPTOGRAPHY_IMPORT_ERROR
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.client import WoTrusClient
+from ansible_collections.wotrus.pki.plugins.module_utils._x509 import CRYPTOGRAPHY_IMPORT_ERROR
 
 
 def wotrus_argument_spec(**options):

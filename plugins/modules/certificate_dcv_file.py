@@ -60,6 +60,8 @@ attributes:
   diff_mode:
     support: none
     description: No diff is returned.
+requirements:
+  - Python >= 3.8 on the host (no other library)
 seealso:
   - module: wotrus.pki.sectigo_order_status
   - module: wotrus.pki.certificate_issue

@@ -111,6 +111,9 @@ attributes:
   diff_mode:
     support: full
     description: Shows the certificate before and after.
+requirements:
+  - Python >= 3.8 on the host
+  - cryptography >= 3.4.8 on the host (the distribution's C(python3-cryptography) is enough: Ubuntu 22.04, RHEL 9, Debian 12)
 seealso:
   - module: wotrus.pki.certificate_status
   - module: wotrus.pki.certificate_issue
@@ -140,7 +143,9 @@ deployed:
   type: bool
   returned: success
 serial:
-  description: Serial number (hex) of the certificate at O(cert_path) after the task.
+  description:
+    - Serial number of the certificate at O(cert_path) after the task, as C(openssl x509 -serial) shows it
+      (upper-case hex, a leading zero kept).
   type: str
   returned: when O(certificate) is given
 not_after:
@@ -171,11 +176,11 @@ import os
 import shutil
 import tempfile
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import chain as wchain
+from ansible_collections.wotrus.pki.plugins.module_utils import _x509
 
 
 class DeployError(Exception):
@@ -217,39 +222,39 @@ class Deployer(object):
     # -- checks ---------------------------------------------------------------
     def verify(self):
         p = self.p
-        leaves = C.load_certs(p["certificate"].encode("utf-8"))
+        leaves = _x509.load_certs(p["certificate"].encode("utf-8"))
         if not leaves:
             raise DeployError("%s: the certificate given is not PEM" % p["name"])
         leaf = leaves[0]
-        chain = C.load_certs((p["chain"] or "").encode("utf-8"))
-        leaf_spki = C.spki(leaf)
+        chain = _x509.load_certs((p["chain"] or "").encode("utf-8"))
+        leaf_spki = _x509.spki(leaf)
         use_staged = False
-        if os.path.exists(self.staged_key_path) and C.private_key_spki(self.staged_key_path) == leaf_spki:
+        if os.path.exists(self.staged_key_path) and _x509.private_key_spki(self.staged_key_path) == leaf_spki:
             use_staged = True
-        elif C.private_key_spki(p["key_path"]) != leaf_spki:
+        elif _x509.private_key_spki(p["key_path"]) != leaf_spki:
             raise DeployError(
                 "%s: the certificate (serial %s) does not match the staged key %s nor the key %s; nothing was "
-                "changed" % (p["name"], C.serial_hex(leaf), self.staged_key_path, p["key_path"]))
+                "changed" % (p["name"], _x509.serial_hex(leaf), self.staged_key_path, p["key_path"]))
         roots = None
         if p["root"]:
-            roots = C.load_certs(p["root"].encode("utf-8"))
+            roots = _x509.load_certs(p["root"].encode("utf-8"))
         try:
             # The same check as wotrus_certificate's chain_complete: each certificate signed by the next,
             # the top signed by a root or certifying a root's name and key (a cross certificate of it).
-            wchain.check_path(leaf, chain, roots)
-        except wchain.ChainError as exc:
+            _x509.check_path(leaf, chain, roots)
+        except _x509.ChainError as exc:
             raise DeployError("%s: %s; nothing was changed" % (p["name"], exc))
         now = C.utc_now()
-        if C.not_after(leaf) <= now:
+        if _x509.not_after(leaf) <= now:
             raise DeployError("%s: the certificate (serial %s) expired at %s; nothing was changed"
-                              % (p["name"], C.serial_hex(leaf), C.iso(C.not_after(leaf))))
+                              % (p["name"], _x509.serial_hex(leaf), C.iso(_x509.not_after(leaf))))
         return leaf, chain, use_staged
 
     # -- files ------------------------------------------------------------------
     def plan(self, leaf, chain, use_staged):
         p = self.p
-        cert_pem = wchain.to_pem(leaf).encode("ascii")
-        chain_pem = "".join(wchain.to_pem(c) for c in chain).encode("ascii")
+        cert_pem = _x509.to_pem(leaf).encode("ascii")
+        chain_pem = "".join(_x509.to_pem(c) for c in chain).encode("ascii")
         files = [(p["cert_path"], cert_pem)]
         if p["chain_path"]:
             files.append((p["chain_path"], chain_pem))
@@ -412,11 +417,11 @@ class Deployer(object):
         if p["certificate"]:
             leaf, chain, use_staged = self.verify()
             todo, use_staged = self.plan(leaf, chain, use_staged)
-            result.update(serial=C.serial_hex(leaf), not_after=C.iso(C.not_after(leaf)))
+            result.update(serial=_x509.serial_hex(leaf), not_after=C.iso(_x509.not_after(leaf)))
             before = C.read_bytes(p["cert_path"])
             result["diff"] = dict(before_header=p["cert_path"], after_header=p["cert_path"],
                                   before=(before or b"").decode("utf-8", "replace"),
-                                  after=wchain.to_pem(leaf))
+                                  after=_x509.to_pem(leaf))
             if todo or use_staged:
                 result["changed"] = result["deployed"] = True
                 result["paths"] = [path for path, dummy in todo] + ([p["key_path"]] if use_staged else [])
@@ -438,7 +443,7 @@ class Deployer(object):
                     os.unlink(csr)
             if record is not None:
                 record = dict(record)
-                if record.get("deployed_serial") != result["serial"]:
+                if not _x509.same_serial(record.get("deployed_serial"), result["serial"]):
                     record.update(deployed_order_id=record.get("order_id"), deployed_serial=result["serial"],
                                   deployed_not_after=result["not_after"], deployed_at=C.iso(C.utc_now()))
                 else:
@@ -477,8 +482,9 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if C.CRYPTOGRAPHY_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=C.CRYPTOGRAPHY_IMPORT_ERROR)
+    problem = _x509.host_requirements_problem()
+    if problem:
+        module.fail_json(msg=problem)
     deployer = Deployer(module)
     try:
         result = deployer.run()

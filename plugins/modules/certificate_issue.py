@@ -215,7 +215,7 @@ root:
   type: str
   returned: when RV(state=issued)
 serial:
-  description: Serial number (hex).
+  description: Serial number as C(openssl x509 -serial) shows it (upper-case hex, a leading zero kept).
   type: str
   returned: when RV(state=issued)
 api_calls:

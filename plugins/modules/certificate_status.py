@@ -24,6 +24,10 @@ description:
   - Read-only. This is all a run does for a certificate that is not due, so such a run
     makes no API call. It is the first step of the role M(wotrus.pki.certificate).
   - Never returns key material; keys are read only to compare public keys.
+  - Checks first that the host's Python and its C(cryptography) library are new enough for the
+    host modules (see RV(python), requirements) and fails, naming what to install, when they are not;
+    in check mode too. As the role's first task on a host, it so refuses such a host before any key,
+    CSR or order is made.
 author:
   - wotrus.pki contributors (@wotrus)
 options:
@@ -113,6 +117,9 @@ attributes:
 notes:
   - An order in C(rejected), C(closed), C(pendingRevoke) or C(revoked) is not resumed; the next
     order gets another idempotence id (the failed order id is part of it).
+requirements:
+  - Python >= 3.8 on the host
+  - cryptography >= 3.4.8 on the host (the distribution's C(python3-cryptography) is enough: Ubuntu 22.04, RHEL 9, Debian 12)
 seealso:
   - module: wotrus.pki.certificate_deploy
   - module: wotrus.pki.certificate_issue
@@ -185,7 +192,9 @@ record:
   type: dict
   returned: success
 serial:
-  description: Serial number (hex) of the deployed certificate.
+  description:
+    - Serial number of the deployed certificate as C(openssl x509 -serial) shows it (upper-case hex, a leading
+      zero kept).
   type: str
   returned: success
 not_before:
@@ -212,11 +221,32 @@ replaces_serial:
   description: The serial of the certificate the due order replaces.
   type: str
   returned: success
+python:
+  description: The host's Python and C(cryptography) the modules ran with.
+  type: dict
+  returned: success
+  contains:
+    executable:
+      description: The interpreter.
+      type: str
+      sample: /usr/bin/python3
+    version:
+      description: Its version.
+      type: str
+      sample: 3.11.2
+    cryptography:
+      description: The version of C(cryptography).
+      type: str
+      sample: 38.0.4
 '''
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+import platform
+import sys
+
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
+from ansible_collections.wotrus.pki.plugins.module_utils import _x509
 
 
 def main():
@@ -241,8 +271,13 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if C.CRYPTOGRAPHY_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=C.CRYPTOGRAPHY_IMPORT_ERROR)
+    python = dict(executable=sys.executable, version=platform.python_version(),
+                  cryptography=_x509.CRYPTOGRAPHY_VERSION)
+    # Before anything else, also in check mode: the role's first task on a host refuses a host whose
+    # Python or cryptography the later host modules cannot run with, before a key, CSR or order exists.
+    problem = _x509.host_requirements_problem()
+    if problem:
+        module.fail_json(msg=problem, python=python)
     p = dict(module.params)
     p["record_path"] = p["record_path"] or C.default_record_path(p["cert_path"])
     p["staged_key_path"] = p["staged_key_path"] or C.default_staged_key_path(p["key_path"])
@@ -253,7 +288,7 @@ def main():
                              "got %r" % p["reissue_issued_before"])
     result = C.compute_status(p)
     result["missing_dirs"] = C.missing_dirs([p["cert_path"], p["key_path"], p["record_path"]] + p["other_paths"])
-    module.exit_json(changed=False, **result)
+    module.exit_json(changed=False, python=python, **result)
 
 
 if __name__ == "__main__":

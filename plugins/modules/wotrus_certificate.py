@@ -158,7 +158,7 @@ not_after:
   returned: when issued
   type: str
 serial_number:
-  description: The serial number in upper-case hex.
+  description: The serial number as C(openssl x509 -serial) shows it, upper-case hex with a leading zero kept (C(059B...)).
   returned: when issued
   type: str
 fingerprint:
@@ -194,13 +194,14 @@ files:
 
 import time
 
+from ansible_collections.wotrus.pki.plugins.module_utils import _x509
 from ansible_collections.wotrus.pki.plugins.module_utils._common import (
     client_from_module,
     create_module,
     run,
     write_file,
 )
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import certificates, chain, inputs, orders, protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import certificates, inputs, orders, protocol
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import (
     NotIssuedYet,
     OrderStateError,
@@ -225,8 +226,8 @@ def retrieve_when_ready(module, client, order_id, deadline):
 
 def describe(kind, pems):
     try:
-        return chain.describe(pems[kind]["pem"], pems[kind]["chains"])
-    except chain.ChainError as exc:
+        return _x509.describe(pems[kind]["pem"], pems[kind]["chains"])
+    except _x509.ChainError as exc:
         raise TransportError("the %s certificate in the answer cannot be read: %s" % (kind, exc))
 
 

@@ -60,8 +60,9 @@ Options:
   --reuse           `up`: keep the running hosts if exactly N are up and healthy
                     (default: stop them and start N fresh hosts)
   --python PATH     ansible_python_interpreter written to the inventory
-                    (default: REPO/.venv/bin/python if it imports cryptography,
-                    else /usr/bin/python3 with python3-cryptography from apt)
+                    (default: /usr/bin/python3, the system's, with the
+                    distribution's python3-cryptography, installed by apt if
+                    missing; a managed host has that, not the project's .venv)
   --ssh-port P      sshd port on every address (default 22)
   --https-port P    nginx TLS port (default 443)
   --http-port P     nginx plain HTTP port (default 80)
@@ -166,8 +167,11 @@ pkg_installed() {
 ensure_packages() {
 	local missing=() p c
 	for p in "${PKGS[@]}"; do pkg_installed "$p" || missing+=("$p"); done
-	if [[ $PYTHON == /usr/bin/python3 ]] && ! /usr/bin/python3 -c 'import cryptography' 2>/dev/null; then
-		missing+=(python3 python3-cryptography)
+	if [[ $PYTHON == /usr/bin/python3 ]]; then
+		# The system Python as a managed host has it: the distribution's cryptography;
+		# python3-venv so that tests can make host interpreters from it.
+		/usr/bin/python3 -c 'import cryptography' 2>/dev/null || missing+=(python3 python3-cryptography)
+		pkg_installed python3-venv || missing+=(python3-venv)
 	fi
 	if ((${#missing[@]})); then
 		[[ $INSTALL == 1 ]] || die "missing packages: ${missing[*]} (and --no-install given)"
@@ -306,17 +310,24 @@ kill_ns_of() {
 
 # ---------------------------------------------------------------- python
 
+# The hosts' interpreter: the system Python, as on a managed host, unless --python
+# names another (a venv with another cryptography, say; see docs/test-hosts.md).
 pick_python() {
-	if [[ -n $PYTHON ]]; then
+	PYTHON=${PYTHON:-/usr/bin/python3}
+	if [[ $PYTHON != /usr/bin/python3 ]]; then
 		[[ -x $PYTHON ]] || die "--python $PYTHON is not executable"
-		return
 	fi
-	if [[ -x $REPO_ROOT/.venv/bin/python ]] &&
-		"$REPO_ROOT/.venv/bin/python" -c 'import cryptography' 2>/dev/null; then
-		PYTHON=$REPO_ROOT/.venv/bin/python
-	else
-		PYTHON=/usr/bin/python3
-	fi
+}
+
+# What the hosts' interpreter is, for the log: Python and cryptography versions.
+describe_python() {
+	"$PYTHON" -c 'import sys
+try:
+    import cryptography
+    c = cryptography.__version__
+except ImportError:
+    c = "none"
+print("Python %d.%d.%d, cryptography %s" % (sys.version_info[:3] + (c,)))' 2>/dev/null || echo "does not run"
 }
 
 # ---------------------------------------------------------------- host setup
@@ -770,6 +781,7 @@ cmd_up() {
 	local ms=$((($(date +%s%N) - start_ns) / 1000000))
 	log "up: $n host(s) ready in ${ms} ms: $(for ((i = 1; i <= n; i++)); do printf '%s=%s ' "$(host_name "$i")" "$(host_addr "$i")"; done)"
 	log "inventory: $STATE/inventory.ini   ssh: ssh -F $STATE/ssh_config host1"
+	log "python: $PYTHON ($(describe_python))"
 }
 
 # ---------------------------------------------------------------- ssh / exec

@@ -5,10 +5,16 @@ files each host's nginx serves.
 Ports: the hosts listen on 127.0.0.2-4, ports ROLE_TEST_SSH_PORT (2222),
 ROLE_TEST_HTTPS_PORT (8443) and ROLE_TEST_HTTP_PORT (8080), so the suite can
 run beside hosts on the default ports.
+
+Python on the hosts: the system's /usr/bin/python3 with the distribution's
+python3-cryptography, as on a managed host (hosts.sh's default). ``host_python``
+makes other host interpreters (venvs with other cryptography releases, cached
+under .tmp/host-pythons) for tests that pass them with ``-e ansible_python_interpreter``.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import pathlib
@@ -33,6 +39,19 @@ SSH_PORT = os.environ.get("ROLE_TEST_SSH_PORT", "2222")
 HTTPS_PORT = int(os.environ.get("ROLE_TEST_HTTPS_PORT", "8443"))
 HTTP_PORT = os.environ.get("ROLE_TEST_HTTP_PORT", "8080")
 PRODUCT = "30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D"
+SYSTEM_PYTHON = "/usr/bin/python3"
+HOST_PYTHONS_DIR = REPO / ".tmp" / "host-pythons"
+# Host interpreters besides the system's: name -> (the Python the venv is made from, what pip installs).
+# "python3.8" is looked for on PATH and in pyenv; without it the tests that need it are skipped.
+# The supported ones also get pytest and requests, to run the X.509 unit tests with them.
+UNIT_TEST_REQUIREMENTS = ["pytest", "requests"]
+HOST_PYTHONS = {
+    "crypto36": (SYSTEM_PYTHON, ["cryptography==36.0.2"] + UNIT_TEST_REQUIREMENTS),     # RHEL 9 ships 36.0.1
+    "crypto348": (SYSTEM_PYTHON, ["cryptography==3.4.8"] + UNIT_TEST_REQUIREMENTS),     # Ubuntu 22.04's, the minimum
+    "py38-crypto348": ("python3.8", ["cryptography==3.4.8"] + UNIT_TEST_REQUIREMENTS),  # the oldest Python supported
+    "crypto332": (SYSTEM_PYTHON, ["cryptography==3.3.2"]),        # below the minimum: refused
+    "nocrypto": (SYSTEM_PYTHON, []),                              # no cryptography at all: refused
+}
 
 GROUP_VARS = """\
 certificate_api_url: {api_url}
@@ -56,6 +75,14 @@ certificate_list:
         test: [nginx, -t]
         reload: [nginx, -s, reload]
 """
+
+
+def openssl_serial(cert):
+    """A certificate's serial as `openssl x509 -serial` shows it (and the collection records it)."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+    out = subprocess.run(["openssl", "x509", "-noout", "-serial"], input=cert.public_bytes(Encoding.PEM),
+                         stdout=subprocess.PIPE, check=True)
+    return out.stdout.decode("ascii").strip().split("=", 1)[1]
 
 
 class Env(object):
@@ -98,11 +125,11 @@ class Env(object):
         return out
 
     # -- looking at the hosts ----------------------------------------------------
-    def served(self, host):
+    def served(self, host, server_name=None):
         """The certificate the host's nginx serves for its name (SNI), verified against the sandbox roots."""
         ctx = ssl.create_default_context(cafile=self.sandbox.roots)
         with socket.create_connection((host["address"], HTTPS_PORT), timeout=10) as s:
-            with ctx.wrap_socket(s, server_hostname=host["server_name"]) as t:
+            with ctx.wrap_socket(s, server_hostname=server_name or host["server_name"]) as t:
                 der = t.getpeercert(binary_form=True)
         from cryptography import x509
         return x509.load_der_x509_certificate(der)
@@ -153,3 +180,47 @@ def role_env():
         sb.cleanup()
         if not os.environ.get("ROLE_TEST_KEEP"):
             shutil.rmtree(work, ignore_errors=True)
+
+
+def find_python(name):
+    """A Python that runs: ``name`` itself if it is a path, else from PATH or pyenv; None when none runs."""
+    if os.path.isabs(name):
+        candidates = [name]
+    else:
+        pyenv = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+        versions = glob.glob(os.path.join(pyenv, "versions", "%s.*" % name[len("python"):], "bin", name))
+        candidates = [shutil.which(name)] + sorted(versions, reverse=True)
+    for cand in candidates:
+        if cand and subprocess.run([cand, "-c", "import venv"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL).returncode == 0:
+            return cand
+    return None
+
+
+def make_host_python(name):
+    """The interpreter of venv ``name`` of HOST_PYTHONS, made once and kept under .tmp/host-pythons;
+    skips the test when its base Python is not on this machine."""
+    base_name, requirements = HOST_PYTHONS[name]
+    base = find_python(base_name)
+    if base is None:
+        pytest.skip("no %s on this machine for the host interpreter %s" % (base_name, name))
+    venv = HOST_PYTHONS_DIR / name
+    python = venv / "bin" / "python"
+    want = json.dumps({"base": base, "requirements": requirements})
+    stamp = venv / ".made-by-wotrus-tests"
+    if python.exists() and stamp.exists() and stamp.read_text() == want:
+        return str(python)
+    shutil.rmtree(str(venv), ignore_errors=True)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([base, "-m", "venv", str(venv)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=300)
+    if proc.returncode != 0:  # Debian: python3-venv, which tests/hosts/hosts.sh up installs
+        pytest.fail("%s -m venv %s failed:\n%s" % (base, venv, proc.stdout[-3000:]))
+    if requirements:
+        proc = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+                              + requirements,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
+        if proc.returncode != 0:
+            pytest.fail("pip install %s into %s failed:\n%s" % (" ".join(requirements), venv, proc.stdout[-3000:]))
+    stamp.write_text(want)
+    return str(python)

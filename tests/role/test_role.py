@@ -16,9 +16,7 @@ import time
 
 from cryptography import x509
 
-
-def serial(cert):
-    return "%X" % cert.serial_number
+from conftest import openssl_serial as serial
 
 
 def served_serials(env):

@@ -18,7 +18,7 @@ import pathlib
 import pytest
 import requests
 
-from conftest import HTTP_PORT
+from conftest import HTTP_PORT, openssl_serial
 
 SECTIGO_PRODUCT = "8F6A3C1D-2B4E-4C5F-9A7B-1D2E3F4A5B6C"
 STATUS_PATH = "/sectigo/products/!getPostPaymentStatus"
@@ -26,7 +26,7 @@ DCV_DIR = ".well-known/pki-validation"
 
 
 def served_serial(env, host):
-    return "%X" % env.served(host).serial_number
+    return openssl_serial(env.served(host))
 
 
 def dcv_vars(env, **extra):

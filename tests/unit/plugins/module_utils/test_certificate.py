@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
+from ansible_collections.wotrus.pki.plugins.module_utils import _x509
 
 NOW = datetime.datetime(2026, 3, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 PRODUCT = "30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D"
@@ -83,7 +84,7 @@ class Host(object):
         rec = dict(order_id="ORDER-1", deployed_order_id="ORDER-1", idempotence_id="idem-1", product_id=PRODUCT,
                    status="issued", key="staged", month=12)
         if self.cert is not None:
-            rec["deployed_serial"] = C.serial_hex(self.cert)
+            rec["deployed_serial"] = _x509.serial_hex(self.cert)
         rec.update(kw)
         with open(self.record_path, "w") as f:
             f.write(C.dump_record(rec))
@@ -124,6 +125,17 @@ def test_serial_comparison_ignores_case(host):
     host.deploy()
     host.write_record(deployed_serial="1234abcd")
     assert host.status()["due"] == C.DUE_NONE
+
+
+def test_serial_shown_as_openssl_does_and_old_records_still_match(host):
+    host.deploy(serial=0x59B)
+    assert host.status()["serial"] == "059B"
+    # A record written before serials kept their leading zero.
+    host.write_record(deployed_serial="59B")
+    st = host.status()
+    assert st["due"] == C.DUE_NONE, st["why"]
+    host.write_record(deployed_serial="59C")
+    assert host.status()["due"] == C.DUE_NEW
 
 
 # -- new ----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
+from ansible_collections.wotrus.pki.plugins.module_utils import _x509
 from ansible_collections.wotrus.pki.plugins.modules import certificate_deploy
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
@@ -140,14 +141,14 @@ def test_deploy_swaps_everything_and_records_it(host, capsys):
     result = run(host.args(services=[dict(name="web", test=["true"], reload=["true"])]), capsys)
     assert result.get("failed") is not True, result
     assert result["changed"] is True and result["deployed"] is True and result["reloaded"] == ["web"]
-    assert result["serial"] == "B"
+    assert result["serial"] == "0B"  # as openssl x509 -serial shows it
     assert host.read(host.cert_path) == pem(host.new)
     assert host.read(host.chain_path) == pem(host.ca.intermediate)
     assert host.read(host.fullchain_path) == pem(host.new) + pem(host.ca.intermediate)
     assert host.read(host.key_path) == key_pem(host.new_key)
     assert not os.path.exists(host.staged_key_path) and not os.path.exists(host.csr_path)
     rec = json.loads(host.read(host.record_path))
-    assert rec["order_id"] == rec["deployed_order_id"] == "NEW" and rec["deployed_serial"] == "B"
+    assert rec["order_id"] == rec["deployed_order_id"] == "NEW" and rec["deployed_serial"] == "0B"
     # Each replaced file (the key too) has a backup holding its previous bytes.
     assert set(result["backup_files"]) == {host.cert_path, host.chain_path, host.fullchain_path, host.key_path}
     for target, backup in result["backup_files"].items():
@@ -178,6 +179,26 @@ def test_second_run_changes_nothing(host, capsys):
     assert first["changed"] is True
     assert again["changed"] is False and again["deployed"] is False and again["record_changed"] is False
     assert host.snapshot() == snap
+
+
+def test_record_with_a_serial_in_the_old_format_is_not_rewritten(host, capsys):
+    # Records written before serials were shown as openssl does hold "B" for serial 0x0B.
+    run(host.args(), capsys)
+    rec = json.loads(host.read(host.record_path))
+    rec["deployed_serial"] = "B"
+    host.write(host.record_path, C.dump_record(rec).encode(), 0o600)
+    again = run(host.args(record=rec), capsys)
+    assert again["changed"] is False and again["record_changed"] is False, again
+    assert again["serial"] == "0B"
+    assert json.loads(host.read(host.record_path)) == rec
+
+
+def test_too_old_cryptography_fails_before_anything_changes(host, capsys, monkeypatch):
+    monkeypatch.setattr(_x509, "CRYPTOGRAPHY_VERSION", "3.3.2")
+    result = run(host.args(), capsys)
+    assert result["failed"] is True
+    assert "cryptography 3.3.2" in result["msg"] and "apt install python3-cryptography" in result["msg"]
+    assert host.snapshot() == host.before
 
 
 @pytest.mark.parametrize("what", ["test", "reload"])

@@ -1,0 +1,462 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, wotrus.pki contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""X.509 for every part of the collection: PEM parsing, chains from signatures,
+key matching, the facts modules return, serial numbers as openssl shows them,
+and the check of the host's Python and cryptography.
+
+Imports nothing from Ansible. It runs on managed hosts (certificate_status,
+certificate_deploy) with the cryptography their distribution ships, so it
+detects features instead of assuming the newest release, as community.crypto
+does:
+
+* ``x509.load_pem_x509_certificates`` (cryptography 39): before it, the PEM
+  blocks are cut at their BEGIN/END lines and each is loaded with
+  ``x509.load_pem_x509_certificate`` (cryptography has no loader for several
+  certificates before 39; each block is still parsed by cryptography);
+* ``Certificate.verify_directly_issued_by`` (40): before it, the issuer's public
+  key verifies the signature over ``tbs_certificate_bytes`` with the padding and
+  hash the certificate names (RSA PKCS#1 v1.5, ECDSA, DSA, Ed25519, Ed448);
+* ``Certificate.not_valid_before_utc`` / ``not_valid_after_utc`` (42): before
+  them, the naive UTC datetimes are made aware.
+
+The API's chain arrays are root first, intermediate last and may hold a cross
+certificate between them. A server wants the leaf, then the leaf's issuer, then
+that one's issuer ..., without the self-signed root. The order is found by
+verifying signatures, not by array position. Where cryptography cannot verify a
+signature (SM2, RSA-PSS before cryptography 40), names and key identifiers
+decide. ``check_path`` is the one check of a leaf-first path (``describe``'s
+``chain_complete`` and certificate_deploy use it).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import re
+import sys
+import traceback
+
+# The oldest Python and cryptography the host modules run with (README, "What the hosts need").
+# Python 3.8: the oldest that ansible-core 2.19 runs modules with. cryptography 3.4.8: Ubuntu 22.04's,
+# the oldest that a supported distribution ships (RHEL 9: 36.0.1, Debian 12: 38.0.4); tested.
+MINIMUM_PYTHON = (3, 8)
+MINIMUM_CRYPTOGRAPHY = "3.4.8"
+
+try:
+    import cryptography
+    CRYPTOGRAPHY_VERSION = cryptography.__version__
+    CRYPTOGRAPHY_FILE = cryptography.__file__
+except ImportError:
+    CRYPTOGRAPHY_VERSION = CRYPTOGRAPHY_FILE = None
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
+    from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+except ImportError:  # pragma: no cover - reported by host_requirements_problem()
+    x509 = None
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+
+# Features of newer cryptography releases (see the module's docstring).
+HAS_LOAD_PEM_X509_CERTIFICATES = x509 is not None and hasattr(x509, "load_pem_x509_certificates")  # 39
+HAS_VERIFY_DIRECTLY_ISSUED_BY = x509 is not None and hasattr(x509.Certificate, "verify_directly_issued_by")  # 40
+HAS_UTC_VALIDITY = x509 is not None and hasattr(x509.Certificate, "not_valid_after_utc")  # 42
+
+PEM_CERTIFICATE_RE = re.compile(br"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+
+
+class ChainError(ValueError):
+    pass
+
+
+# -- the host's Python and cryptography -----------------------------------------------
+def version_tuple(text):
+    """(3, 4, 8) from "3.4.8"; the leading numbers of each part ("42.0.0rc1" -> (42, 0, 0))."""
+    out = []
+    for part in str(text).split("."):
+        match = re.match(r"\d+", part)
+        if not match:
+            break
+        out.append(int(match.group()))
+    return tuple(out)
+
+
+def install_hint(python=None):
+    python = python or sys.executable or "python3"
+    return ("install it for %s: `apt install python3-cryptography` (Debian, Ubuntu) or `dnf install "
+            "python3-cryptography` (RHEL, Fedora) for the system Python, or `%s -m pip install 'cryptography>=%s'`; "
+            "or set ansible_python_interpreter to a Python that has it" % (python, python, MINIMUM_CRYPTOGRAPHY))
+
+
+def host_requirements_problem():
+    """None when this Python and its cryptography are enough for the host modules, else a
+    sentence that says what is wrong and what to install."""
+    here = "%s (Python %s)" % (sys.executable or "python", ".".join(str(n) for n in sys.version_info[:3]))
+    if sys.version_info[:2] < MINIMUM_PYTHON:
+        return ("%s is too old: the wotrus.pki host modules need Python %s or newer; set ansible_python_interpreter "
+                "to a newer Python" % (here, ".".join(str(n) for n in MINIMUM_PYTHON)))
+    if CRYPTOGRAPHY_VERSION is None:
+        return ("the Python library cryptography (>= %s) is not installed for %s on this host; %s"
+                % (MINIMUM_CRYPTOGRAPHY, here, install_hint()))
+    if version_tuple(CRYPTOGRAPHY_VERSION) < version_tuple(MINIMUM_CRYPTOGRAPHY):
+        return ("cryptography %s (%s) is too old for %s on this host: the wotrus.pki host modules need %s or newer; %s"
+                % (CRYPTOGRAPHY_VERSION, CRYPTOGRAPHY_FILE, here, MINIMUM_CRYPTOGRAPHY, install_hint()))
+    if CRYPTOGRAPHY_IMPORT_ERROR is not None:
+        last = CRYPTOGRAPHY_IMPORT_ERROR.strip().splitlines()[-1]
+        return ("cryptography %s (%s) is installed for %s on this host but does not load (%s); %s"
+                % (CRYPTOGRAPHY_VERSION, CRYPTOGRAPHY_FILE, here, last, install_hint()))
+    return None
+
+
+# -- parsing ---------------------------------------------------------------------
+def load_pem_certificates(data):
+    """Every certificate of PEM ``data`` (bytes or str), in order. Text around the blocks
+    is ignored. Raises ValueError when there is none or one does not parse."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if HAS_LOAD_PEM_X509_CERTIFICATES:
+        return list(x509.load_pem_x509_certificates(data))
+    blocks = PEM_CERTIFICATE_RE.findall(data or b"")
+    if not blocks:
+        raise ValueError("no PEM certificate found")
+    return [x509.load_pem_x509_certificate(block) for block in blocks]
+
+
+def load_certs(data):
+    """Every certificate of a PEM file's bytes (empty list when none parse)."""
+    if not data:
+        return []
+    try:
+        return load_pem_certificates(data)
+    except (ValueError, TypeError):
+        return []
+
+
+def split_pem(value):
+    """Certificates from a PEM string (any number of blocks, newlines possibly escaped as
+    ``\\n``), a list of them, or bare base64 DER, as a list of ``x509.Certificate``."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        out = []
+        for item in value:
+            out.extend(split_pem(item))
+        return out
+    text = str(value).replace("\\n", "\n").strip()
+    if not text:
+        return []
+    try:
+        if "-----BEGIN" in text:
+            return load_pem_certificates(text)
+        return [x509.load_der_x509_certificate(base64.b64decode(re.sub(r"\s+", "", text), validate=True))]
+    except (ValueError, TypeError) as exc:
+        raise ChainError("a certificate in the answer does not parse (%s)" % exc)
+
+
+def to_pem(cert):
+    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+# -- facts -----------------------------------------------------------------------
+def not_before(cert):
+    """The start of validity, an aware UTC datetime."""
+    if HAS_UTC_VALIDITY:
+        return cert.not_valid_before_utc
+    return cert.not_valid_before.replace(tzinfo=datetime.timezone.utc)
+
+
+def not_after(cert):
+    """The end of validity, an aware UTC datetime."""
+    if HAS_UTC_VALIDITY:
+        return cert.not_valid_after_utc
+    return cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)
+
+
+def format_serial(number):
+    """A serial number as ``openssl x509 -serial`` shows it: upper-case hex, whole bytes
+    (an even number of digits, a leading zero kept: ``059B...``)."""
+    sign = "-" if number < 0 else ""
+    number = abs(number)
+    digits = 2 * max(1, (number.bit_length() + 7) // 8)
+    return "%s%0*X" % (sign, digits, number)
+
+
+def serial_hex(cert):
+    return format_serial(cert.serial_number)
+
+
+def normal_serial(value):
+    """A serial written in any of the ways in use (``059B``, ``59b``, ``05:9B``) as one
+    string, for comparing: upper-case hex without separators and leading zeros."""
+    text = re.sub(r"[\s:]", "", str(value or "")).upper()
+    sign = "-" if text.startswith("-") else ""
+    text = text.lstrip("-").lstrip("0") or ("0" if text else "")
+    return sign + text
+
+
+def same_serial(a, b):
+    """True when two serials (strings, as records old and new hold them) are the same number."""
+    return bool(a) and bool(b) and normal_serial(a) == normal_serial(b)
+
+
+def fingerprint(cert):
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def _sans(cert):
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return []
+    return [str(n) for n in ext.value.get_values_for_type(x509.DNSName)] + \
+        [str(n) for n in ext.value.get_values_for_type(x509.IPAddress)]
+
+
+def cert_names(cert):
+    """(common name, sorted lower-case SANs) of a certificate."""
+    try:
+        attrs = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        cn = attrs[0].value if attrs else None
+    except ValueError:
+        cn = None
+    return cn, sorted(set(s.lower() for s in _sans(cert)))
+
+
+def cert_facts(cert):
+    fp = cert.fingerprint(hashes.SHA256()).hex().upper()
+    return dict(
+        not_before=not_before(cert).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        not_after=not_after(cert).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        serial_number=serial_hex(cert),
+        fingerprint="SHA256:" + ":".join(fp[i:i + 2] for i in range(0, len(fp), 2)),
+        subject=cert.subject.rfc4514_string(),
+        issuer=cert.issuer.rfc4514_string(),
+        subject_alt_names=_sans(cert),
+    )
+
+
+# -- keys ------------------------------------------------------------------------
+def _spki(public_key):
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def spki(obj):
+    """The SubjectPublicKeyInfo DER of a certificate, CSR or private key object."""
+    return _spki(obj.public_key())
+
+
+def private_key_spki(path):
+    """The SubjectPublicKeyInfo of the private key at ``path`` (None when absent, unreadable
+    or encrypted). The key itself is dropped at once."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except (IOError, OSError):
+        return None
+    try:
+        return spki(serialization.load_pem_private_key(data, password=None))
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return None
+
+
+def public_key_of(pem_or_obj, password=None):
+    """The SubjectPublicKeyInfo DER of a certificate, CSR, private or public key."""
+    obj = pem_or_obj
+    if isinstance(obj, (str, bytes)):
+        data = obj.encode("utf-8") if isinstance(obj, str) else obj
+        if b"CERTIFICATE REQUEST" in data:
+            obj = x509.load_pem_x509_csr(data)
+        elif b"BEGIN CERTIFICATE" in data:
+            obj = load_pem_certificates(data)[0]
+        elif b"PRIVATE KEY" in data:
+            obj = serialization.load_pem_private_key(data, password=password)
+        else:
+            obj = serialization.load_pem_public_key(data)
+    if hasattr(obj, "public_key"):
+        obj = obj.public_key()
+    return _spki(obj)
+
+
+def key_matches(a, b, password=None):
+    """True when two of (certificate, CSR, private key, public key) hold the same key."""
+    return public_key_of(a, password) == public_key_of(b, password)
+
+
+# -- signatures and chains -------------------------------------------------------
+def _ski(cert):
+    try:
+        return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _aki(cert):
+    try:
+        return cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+    except x509.ExtensionNotFound:
+        return None
+
+
+def verify_signature(cert, issuer):
+    """Verify that ``issuer``'s key signed ``cert``. Raises InvalidSignature when it did not,
+    UnsupportedAlgorithm when cryptography cannot tell (SM2; RSA-PSS before cryptography 40)."""
+    if HAS_VERIFY_DIRECTLY_ISSUED_BY:
+        cert.verify_directly_issued_by(issuer)
+        return
+    # Before cryptography 40: what verify_directly_issued_by does, with the issuer's public key.
+    try:
+        key = issuer.public_key()
+    except ValueError as exc:  # a key type this cryptography cannot load (SM2)
+        raise UnsupportedAlgorithm(str(exc))
+    if cert.signature_algorithm_oid == SignatureAlgorithmOID.RSASSA_PSS:
+        raise UnsupportedAlgorithm("RSASSA-PSS signatures need cryptography 40 or newer to be verified here")
+    signature, data = cert.signature, cert.tbs_certificate_bytes
+    if isinstance(key, rsa.RSAPublicKey):
+        key.verify(signature, data, padding.PKCS1v15(), cert.signature_hash_algorithm)
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        key.verify(signature, data, ec.ECDSA(cert.signature_hash_algorithm))
+    elif isinstance(key, dsa.DSAPublicKey):
+        key.verify(signature, data, cert.signature_hash_algorithm)
+    elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+        key.verify(signature, data)
+    else:
+        raise UnsupportedAlgorithm("cannot verify a signature made with a %s" % type(key).__name__)
+
+
+def issued_by(cert, issuer):
+    """True when ``issuer`` signed ``cert``. Falls back to names and key
+    identifiers when the signature algorithm is not implemented (SM2)."""
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        verify_signature(cert, issuer)
+        return True
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    except UnsupportedAlgorithm:
+        aki, ski = _aki(cert), _ski(issuer)
+        return aki is None or ski is None or aki == ski
+
+
+def is_self_signed(cert):
+    return cert.issuer == cert.subject and issued_by(cert, cert)
+
+
+def same_name_and_key(a, b):
+    """True when two certificates certify the same subject name and public key
+    (a root and a cross certificate of it). Where the key type cannot be
+    loaded (SM2) the subject key identifiers decide."""
+    if a.subject != b.subject:
+        return False
+    try:
+        return spki(a) == spki(b)
+    except (UnsupportedAlgorithm, ValueError):
+        ska, skb = _ski(a), _ski(b)
+        return ska is not None and ska == skb
+
+
+def ends_at(top, root):
+    """True when a path whose last certificate is ``top`` is anchored by
+    ``root``: ``root`` signed ``top``, or ``top`` certifies ``root``'s name and
+    key (it is ``root`` itself, or a cross certificate of it issued by another
+    CA: the path then stops one step earlier at ``root``)."""
+    return issued_by(top, root) or same_name_and_key(top, root)
+
+
+def check_path(leaf, chain, roots=None):
+    """Check a leaf-first path as a server sends it. Each certificate of
+    ``chain`` must sign the one before it (the first signs ``leaf``); with
+    ``roots`` (a list) the path must end at one of them (``ends_at``).
+    Returns the last certificate of the path; raises ChainError."""
+    current = leaf
+    for i, c in enumerate(chain):
+        if not issued_by(current, c):
+            raise ChainError("the chain does not verify: certificate %d (%s) is not signed by the next one (%s)"
+                             % (i, current.subject.rfc4514_string(), c.subject.rfc4514_string()))
+        current = c
+    if roots is not None and not any(ends_at(current, r) for r in roots):
+        raise ChainError("the chain does not end at the given root (top: %s)" % current.issuer.rfc4514_string())
+    return current
+
+
+def build_chain(leaf, candidates):
+    """Return ``(chain, root, unused)``.
+
+    ``chain`` is leaf-issuer first, each certificate signed by the next, no
+    self-signed certificate in it. ``root`` is the self-signed certificate of
+    the candidates that the path reaches. Of the paths from the leaf to a
+    self-signed candidate the shortest is taken: with ``[R2, cross(R2 by R1),
+    intermediate]`` the intermediate is signed by R2 directly, so the chain is
+    the intermediate alone and the cross certificate is left unused; with
+    ``[R1, cross(R2 by R1), intermediate]`` (R2 not in the answer) the cross
+    certificate is needed to reach R1 and is part of the chain.
+    When no path reaches a self-signed candidate, ``chain`` is the longest path
+    found and ``root`` the first self-signed candidate, if any (not complete).
+    ``unused`` are candidates not on the path, in their given order.
+    """
+    pool = []
+    seen = set([fingerprint(leaf)])
+    for c in candidates:
+        fp = fingerprint(c)
+        if fp not in seen:
+            seen.add(fp)
+            pool.append(c)
+    # Breadth first from the leaf: the first self-signed issuer found ends a
+    # shortest path. Issuers are tried in fingerprint order, so the result
+    # does not depend on the array's order.
+    ordered = sorted(pool, key=fingerprint)
+    level = [(leaf, [])]
+    visited = set()
+    longest = []
+    chain, root = None, None
+    while level and root is None:
+        following = []
+        for current, path in level:
+            for c in ordered:
+                fp = fingerprint(c)
+                if fp in visited or not issued_by(current, c):
+                    continue
+                if is_self_signed(c):
+                    chain, root = path, c
+                    break
+                visited.add(fp)
+                following.append((c, path + [c]))
+            if root is not None:
+                break
+        if following:
+            longest = following[0][1]
+        level = following
+    if root is None:
+        chain = longest
+        roots = [c for c in pool if is_self_signed(c)]
+        root = roots[0] if roots else None
+    used = set(fingerprint(c) for c in chain)
+    if root is not None:
+        used.add(fingerprint(root))
+    unused = [c for c in pool if fingerprint(c) not in used]
+    return chain, root, unused
+
+
+def describe(leaf_pem, chains):
+    """The certificate facts modules return, from the API's ``pem_*`` and ``chains_*``."""
+    leaves = split_pem(leaf_pem)
+    if not leaves:
+        raise ChainError("the answer holds no certificate")
+    leaf = leaves[0]
+    chain, root, unused = build_chain(leaf, leaves[1:] + split_pem(chains))
+    cert_pem = to_pem(leaf)
+    chain_pem = "".join(to_pem(c) for c in chain)
+    info = cert_facts(leaf)
+    info.update(
+        certificate=cert_pem,
+        chain=chain_pem,
+        fullchain=cert_pem + chain_pem,
+        root=to_pem(root) if root is not None else None,
+        chain_complete=root is not None and ends_at(chain[-1] if chain else leaf, root),
+        unused_certificates=[to_pem(c) for c in unused],
+    )
+    return info
