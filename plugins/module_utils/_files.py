@@ -51,12 +51,14 @@ TEMP_PREFIX = ".wotrus-"
 
 
 class FileError(Exception):
-    """A file could not be checked or written; ``msg`` names the option when an option is at fault."""
+    """An option cannot be used for a file, or the file could not be written: ``msg`` is
+    ``"<option>: <reason>"``."""
 
-    def __init__(self, msg, option=None):
-        super().__init__(msg)
-        self.msg = msg
+    def __init__(self, option, reason):
         self.option = option
+        self.reason = reason
+        self.msg = "%s: %s" % (option, reason)
+        super().__init__(self.msg)
 
 
 @dataclass(frozen=True)
@@ -84,12 +86,14 @@ def parse_mode(value, option="mode", current=None):
     if value is None:
         return None
     if isinstance(value, bool):
-        raise FileError("%s: %r is not a file mode such as '0644'" % (option, value), option)
+        raise FileError(option, "%r is not a file mode such as '0644'" % (value,))
     if isinstance(value, int):
         if 0 <= value <= 0o7777:
             return value
-        raise FileError("%s: %r is not a file mode such as '0644'" % (option, value), option)
+        raise FileError(option, "%r is not a file mode such as '0644'" % (value,))
     text = str(value).strip()
+    if not text:
+        raise FileError(option, "is empty; give a file mode such as '0644'")
     if text.isdigit():
         try:
             mode = int(text, 8)
@@ -97,7 +101,7 @@ def parse_mode(value, option="mode", current=None):
             mode = -1
         if 0 <= mode <= 0o7777:
             return mode
-        raise FileError("%s: %r is not an octal file mode such as '0644'" % (option, value), option)
+        raise FileError(option, "%r is not an octal file mode such as '0644'" % (value,))
     # Symbolic, parsed as the file module does.
     from ansible.module_utils.basic import AnsibleModule
     base = current if current is not None else (0o666 & ~_umask())
@@ -105,8 +109,8 @@ def parse_mode(value, option="mode", current=None):
     try:
         return AnsibleModule._symbolic_mode_to_octal(fake, text)  # pylint: disable=protected-access
     except (ValueError, TypeError, KeyError):
-        raise FileError("%s: %r is neither an octal mode such as '0644' nor a symbolic one such as 'u=rw,g=r,o=r'"
-                        % (option, value), option) from None
+        raise FileError(option, "%r is neither an octal mode such as '0644' nor a symbolic one such as "
+                                "'u=rw,g=r,o=r'" % (value,)) from None
 
 
 def lookup_owner(owner, option="owner"):
@@ -119,7 +123,7 @@ def lookup_owner(owner, option="owner"):
     except KeyError:
         if text.isdigit():
             return int(text)
-    raise FileError("%s: there is no user %r on this host" % (option, text), option)
+    raise FileError(option, "there is no user %r on this host" % (text,))
 
 
 def lookup_group(group, option="group"):
@@ -132,7 +136,7 @@ def lookup_group(group, option="group"):
     except KeyError:
         if text.isdigit():
             return int(text)
-    raise FileError("%s: there is no group %r on this host" % (option, text), option)
+    raise FileError(option, "there is no group %r on this host" % (text,))
 
 
 def file_attrs(mode=None, owner=None, group=None, secontext=None, mode_option="mode", owner_option="owner",
@@ -146,13 +150,13 @@ def check_target(path, option):
     """Refuse, naming ``option``, a path that cannot take a file: a directory, or one whose
     directory does not exist. Returns the absolute path."""
     if not path:
-        raise FileError("%s: no path given" % option, option)
+        raise FileError(option, "no path given")
     path = os.path.abspath(os.path.expanduser(path))
     if os.path.isdir(path):
-        raise FileError("%s: %s is a directory, not a file" % (option, path), option)
+        raise FileError(option, "%s is a directory, not a file" % path)
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
-        raise FileError("%s: directory %s of %s does not exist" % (option, directory, path), option)
+        raise FileError(option, "directory %s of %s does not exist" % (directory, path))
     return path
 
 
@@ -296,6 +300,6 @@ def ensure_file(module, path, data, attrs=None, option="path", secret=False, bac
                 backup_file = module.backup_local(path)
             write_atomic(path, data, attrs, module)
         except Exception as exc:  # pylint: disable=broad-except  # backup_local raises a bare Exception
-            raise FileError("%s: could not write %s (%s); the file is as it was"
-                            % (option, path, exc.__cause__ or exc), option) from None
+            raise FileError(option, "could not write %s (%s); the file is as it was"
+                            % (path, exc.__cause__ or exc)) from None
     return dict(changed=changed, diff=diff, backup_file=backup_file, path=path)
