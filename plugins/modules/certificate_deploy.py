@@ -13,31 +13,44 @@ description:
   - Runs on the host that uses the certificate.
   - Writes the order record (O(record)) whenever it is given, also when the order is not issued
     yet, so that the next run resumes that order and creates none.
-  - With O(certificate), checks that the certificate holds the public key of the staged key
-    (O(staged_key_path)) or of the key in use (O(key_path)), and that O(chain) verifies
-    (each certificate signed by the next; when O(root) is given, the last one signed by it or holding its
-    name and key, as a cross certificate of it does). Only then it
-    stages certificate, chain and full chain next to their targets, keeps a timestamped backup of
-    every file it replaces, and renames the new files into place (a staged key last). A failure
-    half way puts every file back.
+  - With O(certificate), first checks every option that can fail (O(mode), O(key_mode), O(owner), O(group), a
+    path that is a directory or whose directory is missing), that the certificate holds the public key of the
+    staged key (O(staged_key_path)) or of the key in use (O(key_path)), and that O(chain) verifies (each
+    certificate signed by the next; when O(root) is given, the last one signed by it or holding its name and key,
+    as a cross certificate of it does). Nothing is written before these pass.
+  - The files live in versions, in C(<directory of cert_path>/.wotrus/<name>/): numbered directories holding
+    C(key.pem), C(cert.pem), C(chain.pem) and C(fullchain.pem), and C(current), a link to the live one.
+    O(key_path), O(cert_path), O(chain_path) and O(fullchain_path) are made relative links through C(current)
+    (for example C(www.key -> .wotrus/www/current/key.pem)). Plain files found at those paths (a first
+    deployment) are copied into a version first, so that each path keeps reading what it read until the swap.
+  - A deployment writes a complete new version (each file fsynced, read back and checked), then swaps
+    C(current) to it with one rename. A crash, kill or power cut at any instant leaves the old key and
+    certificate or the new ones at the paths, never a mismatch.
   - Then, for each service of the certificate, runs its C(test) command and, when all pass, its
-    C(reload) command (argv lists, no shell). When a test or reload fails, the previous files are
-    put back, the new key goes back to O(staged_key_path) (so the next run deploys the same
-    order again and buys nothing), and the task fails naming the service and its output.
+    C(reload) command (argv lists, no shell). When a test or reload fails, C(current) goes back to the
+    previous version, the new version is removed, the new key stays at O(staged_key_path) (so the next run
+    deploys the same order again and buys nothing), and the task fails naming the service and its output.
+  - Earlier versions are the backups; O(backup_keep) of them are kept, older ones are removed after a
+    successful deployment, with versions a failed or killed run left.
+  - Run by the role M(wotrus.pki.certificate) as its deployment step; it can be used on its own.
   - Never returns key material.
 author:
   - wotrus.pki contributors (@wotrus)
 options:
   name:
-    description: The certificate's name (used in messages).
+    description:
+      - The certificate's name, in messages and as the directory of its versions, C(.wotrus/<name>/).
+      - Letters, digits, C(.), C(_) and C(-), not starting with C(.).
     type: str
     required: true
   cert_path:
-    description: Where the certificate (leaf only) goes.
+    description:
+      - Where the certificate (leaf only) is read by its services; made a link into the versions.
+      - The versions are kept in C(.wotrus/<name>/) in its directory.
     type: path
     required: true
   key_path:
-    description: Where the private key is (and where a staged key is moved to).
+    description: Where the private key is read; made a link into the versions (the staged key is copied into a new version).
     type: path
     required: true
   chain_path:
@@ -72,17 +85,23 @@ options:
     description: Group of the written files.
     type: str
   mode:
-    description: Mode of certificate, chain and full chain.
+    description: Mode of certificate, chain and full chain (octal such as V('0644'), or symbolic).
     type: raw
     default: '0644'
   key_mode:
-    description: Mode of the private key and of the order record.
+    description: Mode of the private key and of the order record (octal such as V('0600'), or symbolic).
     type: raw
     default: '0600'
   backup:
-    description: Keep a timestamped copy of each replaced file (also of the replaced key, mode 0600).
+    description: Keep earlier versions (up to O(backup_keep)). V(false) keeps none once a deployment succeeded.
     type: bool
     default: true
+  backup_keep:
+    description:
+      - How many earlier versions are kept besides the live one; older ones are removed after each successful
+        deployment.
+    type: int
+    default: 3
   services:
     description: What uses the certificate; tested and reloaded after a change, in this order.
     type: list
@@ -148,11 +167,26 @@ not_after:
   type: str
   returned: when O(certificate) is given
 backup_files:
-  description: Target path to backup path, for each replaced file.
+  description: For each path whose content was replaced, the file of the previous version that held it.
   type: dict
   returned: success
+store:
+  description: The directory of the certificate's versions.
+  type: str
+  returned: when O(certificate) is given
+  sample: /etc/ssl/wotrus/.wotrus/www
+version:
+  description: The live version's directory after the task.
+  type: str
+  returned: when O(certificate) is given
+  sample: /etc/ssl/wotrus/.wotrus/www/7
+pruned:
+  description: The version directories removed.
+  type: list
+  elements: str
+  returned: when a deployment succeeded
 paths:
-  description: The files written.
+  description: The configured paths whose content changed (or would change in check mode).
   type: list
   elements: str
   returned: success
