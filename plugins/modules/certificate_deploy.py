@@ -18,7 +18,7 @@ description:
     staged key (O(staged_key_path)) or of the key in use (O(key_path)), and that O(chain) verifies (each
     certificate signed by the next; when O(root) is given, the last one signed by it or holding its name and key,
     as a cross certificate of it does). Nothing is written before these pass.
-  - The files live in versions, in C(<directory of cert_path>/.wotrus/<name>/): numbered directories holding
+  - The files live in versions, in C(<directory of cert_path>/.wotrus/<name>/), as numbered directories holding
     C(key.pem), C(cert.pem), C(chain.pem) and C(fullchain.pem), and C(current), a link to the live one.
     O(key_path), O(cert_path), O(chain_path) and O(fullchain_path) are made relative links through C(current)
     (for example C(www.key -> .wotrus/www/current/key.pem)). Plain files found at those paths (a first
@@ -215,7 +215,10 @@ from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import chain as
 STORE_DIR = ".wotrus"
 CURRENT = "current"
 LOCK = ".lock"
-KEY, CERT, CHAIN, FULLCHAIN = "key.pem", "cert.pem", "chain.pem", "fullchain.pem"
+KEY = "key.pem"
+CERT = "cert.pem"
+CHAIN = "chain.pem"
+FULLCHAIN = "fullchain.pem"
 # The user's options and the file of a version each one links to.
 LINKS = (("key_path", KEY), ("cert_path", CERT), ("chain_path", CHAIN), ("fullchain_path", FULLCHAIN))
 
@@ -618,7 +621,7 @@ class Deployer(object):
             result["changed"] = result["deployed"] = True
             result["paths"] = [path for dummy, path, fname in self.links() if _files.read(path) != files[fname][0]]
         if check:
-            result["changed"] = result["changed"] or (current and self.fix_attrs(files))
+            result["changed"] = result["changed"] or (current and self.fix_attrs(files)) or bool(self.leftovers(staged))
             if record is not None:
                 result["changed"] = self.write_record(self.deployed_record(record, serial, result)) or \
                     result["changed"]
@@ -630,7 +633,7 @@ class Deployer(object):
         elif unfinished:
             self.store.open()
             self.new_version = None
-            older = [v for v in self.store.versions() if v < self.store.live()]
+            older = [v for v in self.store.versions() if v < self.store.live() and self.store.sealed(v)]
             self.previous, self.swapped = (older[-1] if older else None), True
         else:
             self.store.open()
@@ -641,11 +644,13 @@ class Deployer(object):
         if record is not None:
             result["record_changed"] = self.write_record(self.deployed_record(record, serial, result))
             result["changed"] = result["changed"] or result["record_changed"]
+        # The staged key once its certificate is live (also one that a run killed before this step left),
+        # and the CSR: the order they were for is deployed.
+        for path in self.leftovers(staged):
+            os.unlink(path)
+            _files.fsync_dir(os.path.dirname(path))
+            result["changed"] = True
         if result["deployed"]:
-            for path in (self.staged_key_path if staged else None, C.staged_csr_path(self.staged_key_path)):
-                if path and os.path.lexists(path):
-                    os.unlink(path)
-                    _files.fsync_dir(os.path.dirname(path))
             result["pruned"] = self.store.prune(self.keep)
             if self.previous is not None and os.path.isdir(self.store.path(self.previous)):
                 for dummy, path, fname in self.links():
@@ -655,6 +660,11 @@ class Deployer(object):
         result["backup_files"] = dict(self.backups)
         result["version"] = self.store.path(self.store.live()) if self.store.live() is not None else None
         return result
+
+    def leftovers(self, staged):
+        """The staged key (when it is the certificate's, so live after this run) and the CSR."""
+        return [path for path in (self.staged_key_path if staged else None, C.staged_csr_path(self.staged_key_path))
+                if path and os.path.lexists(path)]
 
     @staticmethod
     def deployed_record(record, serial, result):

@@ -589,3 +589,17 @@ def test_a_kill_at_any_step_leaves_the_old_pair_or_the_new_one(tmp_path, ca, cap
         assert json.loads(h.read(h.record_path))["deployed_serial"] == "B"
         assert len(h.versions()) <= 4, h.versions()
     assert seen == {"old", "new"} and n > 20
+
+
+def test_a_staged_key_left_by_a_killed_run_is_removed(host, capsys):
+    """Killed after the record said deployed, before the staged key was removed: the key would be
+    taken for the next renewal's new key. A run of the deploy removes it (and says so)."""
+    run(host.args(), capsys)
+    rec = json.loads(host.read(host.record_path))
+    host.write(host.staged_key_path, key_pem(host.new_key), 0o600)
+    check = run(host.args(record=rec, _ansible_check_mode=True), capsys)
+    assert check["changed"] is True and os.path.exists(host.staged_key_path)
+    result = run(host.args(record=rec), capsys)
+    assert result["changed"] is True and result["deployed"] is False
+    assert not os.path.exists(host.staged_key_path) and host.pair() == (key_pem(host.new_key), pem(host.new))
+    assert run(host.args(record=rec), capsys)["changed"] is False
