@@ -302,8 +302,13 @@ class Store(object):
                 os.mkdir(directory, 0o755)
                 os.chmod(directory, 0o755)
                 _files.fsync_dir(os.path.dirname(directory))
-        self._lock = open(os.path.join(self.root, LOCK), "a")
-        fcntl.flock(self._lock.fileno(), fcntl.LOCK_EX)
+        self._lock = os.open(os.path.join(self.root, LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock, fcntl.LOCK_EX)  # released by close(), or by the kernel when the process dies
+
+    def close(self):
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     def new_version(self):
         """A new, empty version directory, 0700 until it is complete."""
@@ -570,6 +575,13 @@ class Deployer(object):
         return done["changed"]
 
     def run(self):
+        try:
+            return self._run_and_report()
+        finally:
+            if self.store is not None:
+                self.store.close()
+
+    def _run_and_report(self):
         record = dict(self.p["record"]) if self.p["record"] is not None else None
         try:
             self.check_options()
