@@ -106,6 +106,8 @@ class Checker(object):
                 continue
             if v < lo or (hi is not None and v > hi):
                 self.err(var, "must be between %s and %s, got %s" % (lo, hi if hi is not None else "any", v))
+        if "certificate_backup_keep" in s and not re.match(r"^[0-9]+$", str(s["certificate_backup_keep"]).strip()):
+            self.err("certificate_backup_keep", "must be a whole number, 0 or more, got %r" % (s["certificate_backup_keep"],))
         if s.get("certificate_key_rotation", "always") not in ("always", "never"):
             self.err("certificate_key_rotation", "must be always or never, got %r" % s.get("certificate_key_rotation"))
         if s.get("certificate_reissue") and s.get("certificate_revoke"):

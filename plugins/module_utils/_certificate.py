@@ -181,7 +181,7 @@ def compute_status(p, now=None):
         serial=None, not_before=None, not_after=None, days_left=None, percent_left=None,
         matches_key=None, names_match=None, due=DUE_NONE, why="the certificate is deployed and not due",
         order_id=None, month=int(p["month"]), replaces_serial=None, failed_order_id=None,
-        new_key=False, csr_key_path=None, key="current",
+        new_key=False, regenerate_key=False, csr_key_path=None, key="current",
     )
     if cert is not None:
         na, nb = _x509.not_after(cert), _x509.not_before(cert)
@@ -273,4 +273,8 @@ def compute_status(p, now=None):
             out["key"], out["csr_key_path"], out["new_key"] = "current", p["key_path"], False
         else:
             out["key"], out["csr_key_path"], out["new_key"] = "staged", p["staged_key_path"], True
+            # A staged key that is the key in use was left by a deployment killed before it removed it:
+            # it must not be taken for the new key (the role makes a new one over it).
+            out["regenerate_key"] = bool(staged_exists and key_spki is not None and
+                                         _x509.private_key_spki(p["staged_key_path"]) == key_spki)
     return out

@@ -3,20 +3,21 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the wotrus_* modules share: the connection argument spec (documented
 by the ``wotrus.pki.wotrus`` doc fragment), building the module and the
-client, the one fail path, and writing files atomically."""
+client, the one fail path; files are written by ``_files`` (the one writer)."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
+from ansible_collections.wotrus.pki.plugins.module_utils import _files
 from ansible_collections.wotrus.pki.plugins.module_utils._errors import PkiError
 from ansible_collections.wotrus.pki.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import protocol
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.client import WoTrusClient
 from ansible_collections.wotrus.pki.plugins.module_utils._x509 import CRYPTOGRAPHY_IMPORT_ERROR
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError, WoTrusError
 
 
 def wotrus_argument_spec(**options):
@@ -72,65 +73,30 @@ def run(module, ensure):
     module.exit_json(**result)
 
 
-def read_file(path):
-    """The bytes of ``path``, or None when it does not exist."""
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except (IOError, OSError):
-        return None
-
-
-def write_file(module, path, content, mode=None, backup=False, file_args=True):
-    """Write ``content`` to ``path`` atomically when it differs; apply the
-    module's file attributes (owner, group, mode, ...). Check mode writes
-    nothing. Returns ``(changed, diff, backup_file)``."""
-    path = os.path.abspath(os.path.expanduser(path))
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    before = read_file(path)
-    changed = before != data
-    backup_file = None
-    diff = dict(before_header=path, after_header=path,
-                before=before.decode("utf-8", "replace") if before is not None else "",
-                after=data.decode("utf-8", "replace"))
-    if changed and not module.check_mode:
-        directory = os.path.dirname(path)
-        if not os.path.isdir(directory):
-            module.fail_json(msg="cannot write %s: directory %s does not exist" % (path, directory))
-        if backup and before is not None:
-            backup_file = module.backup_local(path)
-        fd, tmp = tempfile.mkstemp(prefix=".wotrus-", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            if mode is not None:
-                os.chmod(tmp, mode)
-            module.atomic_move(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    if file_args:
-        args = module.load_file_common_arguments(module.params, path=path)
-        if before is None and module.check_mode:
-            pass  # nothing to compare attributes with
-        else:
-            changed = module.set_fs_attributes_if_different(args, changed)
-    return changed, diff, backup_file
-
-
 def read_record(path):
     """The order record at ``path`` (on the machine running the module), or None."""
     from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import orders
     if not path:
         return None
-    data = read_file(os.path.expanduser(path))
+    data = _files.read(os.path.expanduser(path))
     if data is None:
         return None
     return orders.parse_record(data.decode("utf-8", "replace"))
 
 
 def write_record(module, path, record):
-    """Write an order record (JSON, mode 0600, no secret in it)."""
+    """Write an order record (JSON, mode 0600, no secret in it) with the collection's one writer."""
     from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import orders
-    changed, dummy, dummy2 = write_file(module, path, orders.dump_record(record), mode=0o600, file_args=False)
-    return changed
+    try:
+        done = _files.ensure_file(module, path, orders.dump_record(record), _files.FileAttrs(mode=0o600),
+                                  option="record_path")
+    except _files.FileError as exc:
+        raise file_error(exc)
+    return done["changed"]
+
+
+def file_error(exc, before_any_call=False):
+    """The WoTrusError for a ``_files.FileError`` (an InputError when raised before any API call)."""
+    if before_any_call:
+        return InputError(exc.option, exc.reason)
+    return WoTrusError(exc.msg, option=exc.option)

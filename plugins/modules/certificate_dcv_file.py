@@ -110,10 +110,11 @@ removed_dirs:
 import os
 import posixpath
 import re
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.wotrus.pki.plugins.module_utils import _files
 
 FILE_RE = re.compile(r"^/(?:.+/)?\.well-known/pki-validation/[A-Za-z0-9._-]+\.txt$")
 DIR_NAMES = (".well-known", "pki-validation")
@@ -140,33 +141,20 @@ def _makedirs(module, directory, created):
 
 
 def present(module, files, mode, result):
+    attrs = _files.FileAttrs(mode=mode)
     for item in files:
         path = _check_path(module, item["path"])
         if item.get("content") is None:
             module.fail_json(msg="files: content is required for %s with state=present" % path)
+        if os.path.isdir(path):
+            module.fail_json(msg="files: %s is a directory, not a file" % path)
         data = to_bytes(item["content"], errors="surrogate_or_strict")
-        try:
-            with open(path, "rb") as handle:
-                same = handle.read() == data
-            same = same and (os.stat(path).st_mode & 0o7777) == mode
-        except (IOError, OSError):
-            same = False
-        if same:
+        if not _files.differs(path, data, attrs):
             continue
         _makedirs(module, os.path.dirname(path), result["created_dirs"])
         result["paths"].append(path)
-        if module.check_mode:
-            continue
-        fd, tmp = tempfile.mkstemp(prefix=".dcv-", dir=os.path.dirname(path))
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.chmod(tmp, mode)
-            os.rename(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        if not module.check_mode:
+            _files.write_atomic(path, data, attrs, module)
 
 
 def absent(module, files, dirs, result):
@@ -201,9 +189,9 @@ def main():
     )
     p = module.params
     try:
-        mode = int(p["mode"], 8)
-    except ValueError:
-        module.fail_json(msg="mode must be an octal string such as '0644', got %r" % p["mode"])
+        mode = _files.parse_mode(p["mode"])
+    except _files.FileError as exc:
+        module.fail_json(msg=exc.msg, option=exc.option)
     result = dict(changed=False, paths=[], created_dirs=[], removed_dirs=[])
     try:
         if p["state"] == "present":

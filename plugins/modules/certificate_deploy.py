@@ -13,31 +13,44 @@ description:
   - Runs on the host that uses the certificate.
   - Writes the order record (O(record)) whenever it is given, also when the order is not issued
     yet, so that the next run resumes that order and creates none.
-  - With O(certificate), checks that the certificate holds the public key of the staged key
-    (O(staged_key_path)) or of the key in use (O(key_path)), and that O(chain) verifies
-    (each certificate signed by the next; when O(root) is given, the last one signed by it or holding its
-    name and key, as a cross certificate of it does). Only then it
-    stages certificate, chain and full chain next to their targets, keeps a timestamped backup of
-    every file it replaces, and renames the new files into place (a staged key last). A failure
-    half way puts every file back.
+  - With O(certificate), first checks every option that can fail (O(mode), O(key_mode), O(owner), O(group), a
+    path that is a directory or whose directory is missing), that the certificate holds the public key of the
+    staged key (O(staged_key_path)) or of the key in use (O(key_path)), and that O(chain) verifies (each
+    certificate signed by the next; when O(root) is given, the last one signed by it or holding its name and key,
+    as a cross certificate of it does). Nothing is written before these pass.
+  - The files live in versions, in C(<directory of cert_path>/.wotrus/<name>/), as numbered directories holding
+    C(key.pem), C(cert.pem), C(chain.pem) and C(fullchain.pem), and C(current), a link to the live one.
+    O(key_path), O(cert_path), O(chain_path) and O(fullchain_path) are made relative links through C(current)
+    (for example C(www.key -> .wotrus/www/current/key.pem)). Plain files found at those paths (a first
+    deployment) are copied into a version first, so that each path keeps reading what it read until the swap.
+  - A deployment writes a complete new version (each file fsynced, read back and checked), then swaps
+    C(current) to it with one rename. A crash, kill or power cut at any instant leaves the old key and
+    certificate or the new ones at the paths, never a mismatch.
   - Then, for each service of the certificate, runs its C(test) command and, when all pass, its
-    C(reload) command (argv lists, no shell). When a test or reload fails, the previous files are
-    put back, the new key goes back to O(staged_key_path) (so the next run deploys the same
-    order again and buys nothing), and the task fails naming the service and its output.
+    C(reload) command (argv lists, no shell). When a test or reload fails, C(current) goes back to the
+    previous version, the new version is removed, the new key stays at O(staged_key_path) (so the next run
+    deploys the same order again and buys nothing), and the task fails naming the service and its output.
+  - Earlier versions are the backups; O(backup_keep) of them are kept, older ones are removed after a
+    successful deployment, with versions a failed or killed run left.
+  - Run by the role M(wotrus.pki.certificate) as its deployment step; it can be used on its own.
   - Never returns key material.
 author:
   - wotrus.pki contributors (@wotrus)
 options:
   name:
-    description: The certificate's name (used in messages).
+    description:
+      - The certificate's name, in messages and as the directory of its versions, C(.wotrus/<name>/).
+      - Letters, digits, C(.), C(_) and C(-), not starting with C(.).
     type: str
     required: true
   cert_path:
-    description: Where the certificate (leaf only) goes.
+    description:
+      - Where the certificate (leaf only) is read by its services; made a link into the versions.
+      - The versions are kept in C(.wotrus/<name>/) in its directory.
     type: path
     required: true
   key_path:
-    description: Where the private key is (and where a staged key is moved to).
+    description: Where the private key is read; made a link into the versions (the staged key is copied into a new version).
     type: path
     required: true
   chain_path:
@@ -72,17 +85,23 @@ options:
     description: Group of the written files.
     type: str
   mode:
-    description: Mode of certificate, chain and full chain.
+    description: Mode of certificate, chain and full chain (octal such as V('0644'), or symbolic).
     type: raw
     default: '0644'
   key_mode:
-    description: Mode of the private key and of the order record.
+    description: Mode of the private key and of the order record (octal such as V('0600'), or symbolic).
     type: raw
     default: '0600'
   backup:
-    description: Keep a timestamped copy of each replaced file (also of the replaced key, mode 0600).
+    description: Keep earlier versions (up to O(backup_keep)). V(false) keeps none once a deployment succeeded.
     type: bool
     default: true
+  backup_keep:
+    description:
+      - How many earlier versions are kept besides the live one; older ones are removed after each successful
+        deployment.
+    type: int
+    default: 3
   services:
     description: What uses the certificate; tested and reloaded after a change, in this order.
     type: list
@@ -153,11 +172,26 @@ not_after:
   type: str
   returned: when O(certificate) is given
 backup_files:
-  description: Target path to backup path, for each replaced file.
+  description: For each path whose content was replaced, the file of the previous version that held it.
   type: dict
   returned: success
+store:
+  description: The directory of the certificate's versions.
+  type: str
+  returned: when O(certificate) is given
+  sample: /etc/ssl/wotrus/.wotrus/www
+version:
+  description: The live version's directory after the task.
+  type: str
+  returned: when O(certificate) is given
+  sample: /etc/ssl/wotrus/.wotrus/www/7
+pruned:
+  description: The version directories removed.
+  type: list
+  elements: str
+  returned: when a deployment succeeded
 paths:
-  description: The files written.
+  description: The configured paths whose content changed (or would change in check mode).
   type: list
   elements: str
   returned: success
@@ -172,38 +206,163 @@ record_changed:
   returned: success
 '''
 
+import fcntl
 import os
 import shutil
-import tempfile
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
+from ansible_collections.wotrus.pki.plugins.module_utils import _files
 from ansible_collections.wotrus.pki.plugins.module_utils import _x509
+
+STORE_DIR = ".wotrus"
+CURRENT = "current"
+LOCK = ".lock"
+KEY = "key.pem"
+CERT = "cert.pem"
+CHAIN = "chain.pem"
+FULLCHAIN = "fullchain.pem"
+# The user's options and the file of a version each one links to.
+LINKS = (("key_path", KEY), ("cert_path", CERT), ("chain_path", CHAIN), ("fullchain_path", FULLCHAIN))
 
 
 class DeployError(Exception):
     def __init__(self, msg, **details):
-        super(DeployError, self).__init__(msg)
+        super().__init__(msg)
         self.msg = msg
         self.details = details
-
-
-def _mode(module, value):
-    if value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value), 8)
-    except ValueError:
-        module.fail_json(msg="mode %r is not an octal mode such as '0644'" % value)
 
 
 def _out(text, limit=2000):
     text = (text or "").strip()
     return text if len(text) <= limit else "..." + text[-limit:]
+
+
+# -- the X.509 checks (one call site each, so that they move with the X.509 helpers) ---------------
+def _load_certs(pem_text):
+    return _x509.load_certs((pem_text or "").encode("utf-8") if isinstance(pem_text, str) else pem_text)
+
+
+def _key_spki(path):
+    return _x509.private_key_spki(path)
+
+
+def _record_bytes(record):
+    return C.dump_record(record).encode("utf-8")
+
+
+class Store(object):
+    """``<directory of cert_path>/.wotrus/<name>/``: one numbered directory per version of the
+    certificate's files (key.pem, cert.pem, chain.pem, fullchain.pem), and ``current``, a link to
+    the live one. The user's paths are links through ``current``, so one rename of ``current``
+    swaps key and certificate together."""
+
+    def __init__(self, cert_path, name):
+        self.root = os.path.join(os.path.realpath(os.path.dirname(cert_path)), STORE_DIR, name)
+        self.current = os.path.join(self.root, CURRENT)
+        self._lock = None
+
+    def exists(self):
+        return os.path.isdir(self.root)
+
+    def versions(self):
+        if not self.exists():
+            return []
+        return sorted(int(n) for n in os.listdir(self.root)
+                      if n.isdigit() and os.path.isdir(os.path.join(self.root, n)) and not os.path.islink(
+                          os.path.join(self.root, n)))
+
+    def live(self):
+        try:
+            target = os.readlink(self.current)
+        except OSError:
+            return None
+        return int(target) if target.isdigit() and os.path.isdir(os.path.join(self.root, target)) else None
+
+    def points_at(self, version):
+        try:
+            return os.readlink(self.current) == str(version)
+        except OSError:
+            return False
+
+    def path(self, version, fname=""):
+        return os.path.join(self.root, str(version), fname) if fname else os.path.join(self.root, str(version))
+
+    def link_target(self, user_path, fname):
+        """What the user's path links to: relative, from its real directory, through ``current``."""
+        return os.path.relpath(os.path.join(self.current, fname), os.path.realpath(os.path.dirname(user_path)))
+
+    def is_ours(self, user_path, fname):
+        try:
+            return os.readlink(user_path) == self.link_target(user_path, fname)
+        except OSError:
+            return False
+
+    def open(self):
+        """Make the store's directories (0755) and hold its lock until the module ends."""
+        for directory in (os.path.dirname(self.root), self.root):
+            if not os.path.isdir(directory):
+                os.mkdir(directory, 0o755)
+                os.chmod(directory, 0o755)
+                _files.fsync_dir(os.path.dirname(directory))
+        self._lock = os.open(os.path.join(self.root, LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock, fcntl.LOCK_EX)  # released by close(), or by the kernel when the process dies
+
+    def close(self):
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    def new_version(self):
+        """A new, empty version directory, 0700 until it is complete."""
+        number = max(self.versions() + [0]) + 1
+        os.mkdir(self.path(number), 0o700)
+        return number
+
+    def seal(self, version):
+        """Make a complete version readable (its files keep their own modes) and durable."""
+        os.chmod(self.path(version), 0o755)
+        _files.fsync_dir(self.path(version))
+        _files.fsync_dir(self.root)
+
+    def sealed(self, version):
+        return stat.S_IMODE(os.stat(self.path(version)).st_mode) == 0o755
+
+    def point(self, version, module):
+        """The swap: one rename of a new ``current`` link over the old one."""
+        if version is None:
+            if os.path.lexists(self.current):
+                os.unlink(self.current)
+                _files.fsync_dir(self.root)
+        else:
+            _files.replace_symlink(self.current, str(version), module)
+
+    def remove(self, version):
+        shutil.rmtree(self.path(version), ignore_errors=True)
+
+    def prune(self, keep):
+        """Keep the live version and the ``keep`` newest below it; remove every other one
+        (older backups, and versions above the live one that a failed or killed run left)."""
+        live = self.live()
+        if live is None:
+            return []
+        # A version still 0700 was never sealed: a killed run's unfinished one, never live.
+        older = [v for v in self.versions() if v < live and self.sealed(v)]
+        kept = set(older[-keep:] if keep > 0 else []) | {live}
+        removed = [v for v in self.versions() if v not in kept]
+        for version in removed:
+            self.remove(version)
+        for name in os.listdir(self.root):  # temporary links a killed run left
+            if name.startswith(_files.TEMP_PREFIX):
+                try:
+                    os.unlink(os.path.join(self.root, name))
+                except OSError:
+                    pass
+        if removed:
+            _files.fsync_dir(self.root)
+        return [self.path(v) for v in removed]
 
 
 class Deployer(object):
@@ -213,140 +372,170 @@ class Deployer(object):
         self.p = p
         self.record_path = p["record_path"] or C.default_record_path(p["cert_path"])
         self.staged_key_path = p["staged_key_path"] or C.default_staged_key_path(p["key_path"])
-        self.mode = _mode(module, p["mode"])
-        self.key_mode = _mode(module, p["key_mode"])
+        self.keep = p["backup_keep"] if p["backup"] else 0
+        self.store = None
+        self.previous = None       # the version to go back to
+        self.new_version = None    # the version this run made live
+        self.swapped = False
+        self.committed = False     # the services run on the new files: no roll-back from here on
         self.backups = {}
-        self.swapped = []  # (target, backup or None)
-        self.key_moved = False
 
-    # -- checks ---------------------------------------------------------------
+    # -- checks that can fail, before anything is written ---------------------------------------
+    def check_options(self):
+        p = self.p
+        try:
+            self.cert_attrs = _files.file_attrs(p["mode"], p["owner"], p["group"])
+            self.key_attrs = _files.file_attrs(p["key_mode"], p["owner"], p["group"], mode_option="key_mode")
+            self.record_attrs = _files.FileAttrs(mode=self.key_attrs.mode)
+            targets = [("record_path", self.record_path)] if p["record"] is not None else []
+            if p["certificate"]:
+                targets += [(option, p[option]) for option, dummy in LINKS if p[option]]
+            for option, path in targets:
+                _files.check_target(path, option)
+        except _files.FileError as exc:
+            raise DeployError("%s: %s; nothing was changed" % (p["name"], exc.msg), option=exc.option)
+        if p["backup_keep"] < 0:
+            raise DeployError("%s: backup_keep: must be 0 or more, got %d" % (p["name"], p["backup_keep"]),
+                              option="backup_keep")
+        if not _name_ok(p["name"]):
+            raise DeployError("name: %r cannot name a directory (letters, digits, '.', '_', '-', not starting "
+                              "with '.')" % p["name"], option="name")
+
     def verify(self):
         p = self.p
-        leaves = _x509.load_certs(p["certificate"].encode("utf-8"))
+        leaves = _load_certs(p["certificate"])
         if not leaves:
             raise DeployError("%s: the certificate given is not PEM" % p["name"])
         leaf = leaves[0]
-        chain = _x509.load_certs((p["chain"] or "").encode("utf-8"))
+        chain = _load_certs(p["chain"])
         leaf_spki = _x509.spki(leaf)
-        use_staged = False
-        if os.path.exists(self.staged_key_path) and _x509.private_key_spki(self.staged_key_path) == leaf_spki:
-            use_staged = True
-        elif _x509.private_key_spki(p["key_path"]) != leaf_spki:
+        if os.path.exists(self.staged_key_path) and _key_spki(self.staged_key_path) == leaf_spki:
+            key_source = self.staged_key_path
+        elif _key_spki(p["key_path"]) == leaf_spki:
+            key_source = p["key_path"]
+        else:
             raise DeployError(
                 "%s: the certificate (serial %s) does not match the staged key %s nor the key %s; nothing was "
                 "changed" % (p["name"], _x509.serial_hex(leaf), self.staged_key_path, p["key_path"]))
-        roots = None
-        if p["root"]:
-            roots = _x509.load_certs(p["root"].encode("utf-8"))
+        roots = _load_certs(p["root"]) if p["root"] else None
         try:
             # The same check as wotrus_certificate's chain_complete: each certificate signed by the next,
             # the top signed by a root or certifying a root's name and key (a cross certificate of it).
             _x509.check_path(leaf, chain, roots)
         except _x509.ChainError as exc:
             raise DeployError("%s: %s; nothing was changed" % (p["name"], exc))
-        now = C.utc_now()
-        if _x509.not_after(leaf) <= now:
+        if _x509.not_after(leaf) <= C.utc_now():
             raise DeployError("%s: the certificate (serial %s) expired at %s; nothing was changed"
                               % (p["name"], _x509.serial_hex(leaf), C.iso(_x509.not_after(leaf))))
-        return leaf, chain, use_staged
-
-    # -- files ------------------------------------------------------------------
-    def plan(self, leaf, chain, use_staged):
-        p = self.p
+        key = _files.read(key_source)
+        if key is None:
+            raise DeployError("%s: the key %s cannot be read; nothing was changed" % (p["name"], key_source))
         cert_pem = _x509.to_pem(leaf).encode("ascii")
         chain_pem = "".join(_x509.to_pem(c) for c in chain).encode("ascii")
-        files = [(p["cert_path"], cert_pem)]
-        if p["chain_path"]:
-            files.append((p["chain_path"], chain_pem))
-        if p["fullchain_path"]:
-            files.append((p["fullchain_path"], cert_pem + chain_pem))
-        todo = [(path, data) for path, data in files if C.read_bytes(path) != data]
-        return todo, use_staged
+        files = {KEY: (key, self.key_attrs), CERT: (cert_pem, self.cert_attrs),
+                 CHAIN: (chain_pem, self.cert_attrs), FULLCHAIN: (cert_pem + chain_pem, self.cert_attrs)}
+        return leaf, files, key_source == self.staged_key_path
 
-    def _backup(self, path):
-        if path in self.backups or not os.path.exists(path):
-            return self.backups.get(path)
+    def check_version(self, version, leaf):
+        """Read the new version back from disk: key matches certificate, chain verifies."""
+        certs = _load_certs(_files.read(self.store.path(version, CERT)))
+        chain = _load_certs(_files.read(self.store.path(version, CHAIN)))
+        if not certs or _x509.serial_hex(certs[0]) != _x509.serial_hex(leaf) or \
+                _key_spki(self.store.path(version, KEY)) != _x509.spki(certs[0]):
+            raise DeployError("%s: the files written to %s do not read back as the certificate and its key"
+                              % (self.p["name"], self.store.path(version)))
         try:
-            self.backups[path] = self.module.backup_local(path)
-        except Exception as exc:  # pylint: disable=broad-except  # backup_local raises a bare Exception
-            raise DeployError("%s: could not back up %s (%s); nothing was changed"
-                              % (self.p["name"], path, to_native(exc.__cause__ or exc)))
-        if path == self.p["key_path"] and self.backups[path]:
-            # The copy keeps the old key's mode, which may be looser: a key backup is 0600.
-            os.chmod(self.backups[path], 0o600)
-        return self.backups[path]
+            _x509.check_path(certs[0], chain, _load_certs(self.p["root"]) if self.p["root"] else None)
+        except _x509.ChainError as exc:
+            raise DeployError("%s: the chain written to %s: %s" % (self.p["name"], self.store.path(version), exc))
 
-    def _attrs(self, path, mode, changed=False):
-        m = self.module
-        changed = m.set_owner_if_different(path, self.p["owner"], changed)
-        changed = m.set_group_if_different(path, self.p["group"], changed)
-        return m.set_mode_if_different(path, mode, changed)
+    # -- the files --------------------------------------------------------------------------------
+    def links(self):
+        """(option, user path, file of a version) of every configured path."""
+        return [(option, self.p[option], fname) for option, fname in LINKS if self.p[option]]
 
-    def swap(self, todo, use_staged):
-        """Stage, back up and rename into place. Undo everything on failure."""
-        staged = []
-        try:
-            for path, data in todo:
-                directory = os.path.dirname(path)
-                if not os.path.isdir(directory):
-                    raise DeployError("%s: directory %s does not exist" % (self.p["name"], directory))
-                fd, tmp = tempfile.mkstemp(prefix=".wotrus-", dir=directory)
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                staged.append((path, tmp))
-                self._attrs(tmp, self.mode)
-            if use_staged:
-                self._attrs(self.staged_key_path, self.key_mode)
-            for path, dummy in staged:
-                self._backup(path)
-            if use_staged:
-                self._backup(self.p["key_path"])
-            for path, tmp in staged:
-                os.rename(tmp, path)
-                self.swapped.append(path)
-            if use_staged:
-                os.rename(self.staged_key_path, self.p["key_path"])
-                self.key_moved = True
-        except (OSError, IOError, DeployError) as exc:
-            for dummy, tmp in staged:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-            self.restore()
-            if isinstance(exc, DeployError):
-                raise
-            raise DeployError("%s: could not put the new files in place (%s); the previous files are back"
-                              % (self.p["name"], to_native(exc)))
+    def up_to_date(self, files):
+        """Every user path is a link of the store and the live version holds these bytes."""
+        live = self.store.live()
+        if live is None or not all(self.store.is_ours(path, fname) for dummy, path, fname in self.links()):
+            return False
+        return all(_files.read(self.store.path(live, fname)) == data for fname, (data, dummy) in files.items())
 
-    def restore(self):
-        """Put the previous files back; a moved key goes back to the staged path."""
+    def migrate(self):
+        """Make every user path a link through ``current`` while it keeps reading what it read:
+        copy what the paths hold now into a version, point ``current`` at it, then replace each
+        path that is not a link of the store by one (each step shows the same bytes)."""
+        todo = [(path, fname) for dummy, path, fname in self.links() if not self.store.is_ours(path, fname)]
+        if not todo:
+            return
+        held = []
+        for dummy, path, fname in self.links():
+            data = _files.read(path)
+            if data is not None:
+                st = os.stat(path)
+                mode = stat.S_IMODE(st.st_mode) & (~0o007 if fname == KEY else 0o7777)  # a key copy: never for all
+                held.append((fname, data, _files.FileAttrs(mode=mode, uid=st.st_uid, gid=st.st_gid)))
+        if held:
+            snapshot = self.store.new_version()
+            for fname, data, attrs in held:
+                _files.write_atomic(self.store.path(snapshot, fname), data, attrs, self.module)
+            self.store.seal(snapshot)
+            self.store.point(snapshot, self.module)
+        for path, fname in todo:
+            _files.replace_symlink(path, self.store.link_target(path, fname), self.module)
+
+    def put_in_place(self, leaf, files):
+        """Migrate, write a new version completely, verify it, then swap ``current`` to it."""
+        self.store.open()
+        self.migrate()
+        self.previous = self.store.live()
+        version = self.store.new_version()
+        self.new_version = version
+        for fname, (data, attrs) in files.items():
+            _files.write_atomic(self.store.path(version, fname), data, attrs, self.module)
+        self.check_version(version, leaf)
+        self.store.seal(version)
+        self.store.point(version, self.module)
+        self.swapped = True
+
+    def roll_back(self):
+        """Point ``current`` back at the previous version; drop the new one. Returns errors."""
         errors = []
-        if self.key_moved:
+        if self.store is None:
+            return errors
+        # Read the link, not a flag: the swap's rename may have happened though a later step failed.
+        if self.swapped or (self.new_version is not None and self.store.points_at(self.new_version)):
             try:
-                os.rename(self.p["key_path"], self.staged_key_path)
-                self.key_moved = False
-                self._put_back(self.p["key_path"])
+                self.store.point(self.previous, self.module)
+                self.swapped = False
             except (OSError, IOError) as exc:
-                errors.append("%s: %s" % (self.p["key_path"], to_native(exc)))
-        for path in reversed(self.swapped):
-            try:
-                self._put_back(path)
-            except (OSError, IOError) as exc:
-                errors.append("%s: %s" % (path, to_native(exc)))
-        self.swapped = []
+                errors.append("%s: %s" % (self.store.current, exc))
+        if self.new_version is not None and not self.store.points_at(self.new_version):
+            self.store.remove(self.new_version)
+            self.new_version = None
         return errors
 
-    def _put_back(self, path):
-        backup = self.backups.get(path)
-        if backup is None:
-            if os.path.exists(path):
-                os.unlink(path)
-            return
-        fd, tmp = tempfile.mkstemp(prefix=".wotrus-", dir=os.path.dirname(path))
-        os.close(fd)
-        shutil.copy2(backup, tmp)
-        os.rename(tmp, path)
+    def fix_attrs(self, files):
+        """Mode, owner, group of the live files, changed in place (the content stays)."""
+        changed = False
+        live = self.store.live()
+        for fname, (dummy, attrs) in files.items():
+            path = self.store.path(live, fname)
+            if not os.path.exists(path):
+                continue
+            st = os.stat(path)
+            if attrs.uid is not None and st.st_uid != attrs.uid or attrs.gid is not None and st.st_gid != attrs.gid:
+                changed = True
+                if not self.module.check_mode:
+                    os.chown(path, attrs.uid if attrs.uid is not None else -1,
+                             attrs.gid if attrs.gid is not None else -1)
+            if attrs.mode is not None and stat.S_IMODE(st.st_mode) != attrs.mode:
+                changed = True
+                if not self.module.check_mode:
+                    os.chmod(path, attrs.mode)
+        return changed
 
-    # -- services ---------------------------------------------------------------
+    # -- services -----------------------------------------------------------------------------------
     def services(self):
         reloaded = []
         svcs = self.p["services"] or []
@@ -365,7 +554,7 @@ class Deployer(object):
         return reloaded
 
     def fail_service(self, svc, what, argv, rc, out, err):
-        errors = self.restore()
+        errors = self.roll_back()
         restored = "the previous files are back in place" if not errors else \
             "putting the previous files back FAILED (%s)" % "; ".join(errors)
         if what == "reload":
@@ -381,77 +570,133 @@ class Deployer(object):
                self.staged_key_path),
             service=svc["name"], command=argv, rc=rc, stdout=_out(out), stderr=_out(err))
 
-    # -- the record ---------------------------------------------------------------
+    # -- the record ---------------------------------------------------------------------------------
     def write_record(self, record):
-        data = C.dump_record(record).encode("utf-8")
-        if C.read_bytes(self.record_path) == data:
-            return False
-        if self.module.check_mode:
-            return True
-        directory = os.path.dirname(self.record_path)
-        if not os.path.isdir(directory):
-            raise DeployError("%s: directory %s of the order record does not exist" % (self.p["name"], directory))
-        fd, tmp = tempfile.mkstemp(prefix=".wotrus-", dir=directory)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, self.key_mode)
-        os.rename(tmp, self.record_path)
-        return True
+        try:
+            done = _files.ensure_file(self.module, self.record_path, _record_bytes(record), self.record_attrs,
+                                      option="record_path")
+        except _files.FileError as exc:
+            raise DeployError("%s: %s" % (self.p["name"], exc.msg), option=exc.option)
+        return done["changed"]
 
     def run(self):
+        try:
+            return self._run_and_report()
+        finally:
+            if self.store is not None:
+                self.store.close()
+
+    def _run_and_report(self):
         record = dict(self.p["record"]) if self.p["record"] is not None else None
         try:
+            self.check_options()
             return self._run(record)
-        except DeployError:
+        except DeployError as exc:
+            if self.committed:
+                raise self.after_commit(exc.msg)
             # Keep the order (not deployed) on record: the next run resumes it.
-            if record is not None and not self.module.check_mode:
+            if record is not None and not self.module.check_mode and exc.details.get("option") is None:
                 try:
                     self.write_record(record)
                 except (DeployError, OSError, IOError):
                     pass
             raise
+        except (OSError, IOError) as exc:
+            if self.committed:
+                raise self.after_commit(str(exc))
+            errors = self.roll_back()
+            raise DeployError("%s: could not put the new files in place (%s); %s" % (
+                self.p["name"], exc, "the previous files are back" if not errors else
+                "putting the previous files back FAILED (%s)" % "; ".join(errors)))
+
+    def after_commit(self, what):
+        """A failure once the services run on the new files: they stay (no roll-back of a working
+        service); the record still names the order as not deployed, so the next run finishes."""
+        return DeployError("%s: the new certificate is in place and the services were reloaded, but then: %s; "
+                           "the next run finishes (record, clean-up)" % (self.p["name"], what))
 
     def _run(self, record):
         p = self.p
+        check = self.module.check_mode
         result = dict(changed=False, deployed=False, backup_files={}, paths=[], reloaded=[], record_changed=False)
-        if p["certificate"]:
-            leaf, chain, use_staged = self.verify()
-            todo, use_staged = self.plan(leaf, chain, use_staged)
-            result.update(serial=_x509.serial_hex(leaf), not_after=C.iso(_x509.not_after(leaf)))
-            before = C.read_bytes(p["cert_path"])
-            result["diff"] = dict(before_header=p["cert_path"], after_header=p["cert_path"],
-                                  before=(before or b"").decode("utf-8", "replace"),
-                                  after=_x509.to_pem(leaf))
-            if todo or use_staged:
-                result["changed"] = result["deployed"] = True
-                result["paths"] = [path for path, dummy in todo] + ([p["key_path"]] if use_staged else [])
-                if not self.module.check_mode:
-                    self.swap(todo, use_staged)
-                    result["reloaded"] = self.services()
-                    result["backup_files"] = dict(self.backups)
-                    if not p["backup"]:
-                        for b in self.backups.values():
-                            if b and os.path.exists(b):
-                                os.unlink(b)
-                        result["backup_files"] = {}
-            if not self.module.check_mode:
-                for path in [x for x in (p["cert_path"], p["chain_path"], p["fullchain_path"]) if x]:
-                    result["changed"] = self._attrs(path, self.mode, result["changed"])
-                result["changed"] = self._attrs(p["key_path"], self.key_mode, result["changed"])
-                csr = C.staged_csr_path(self.staged_key_path)
-                if os.path.exists(csr):
-                    os.unlink(csr)
+        if not p["certificate"]:
             if record is not None:
-                record = dict(record)
-                if not _x509.same_serial(record.get("deployed_serial"), result["serial"]):
-                    record.update(deployed_order_id=record.get("order_id"), deployed_serial=result["serial"],
-                                  deployed_not_after=result["not_after"], deployed_at=C.iso(C.utc_now()))
-                else:
-                    record["deployed_order_id"] = record.get("order_id")
+                result["record_changed"] = result["changed"] = self.write_record(record)
+            return result
+        leaf, files, staged = self.verify()
+        serial = _x509.serial_hex(leaf)
+        self.store = Store(p["cert_path"], p["name"])
+        result.update(serial=serial, not_after=C.iso(_x509.not_after(leaf)), store=self.store.root)
+        before = _files.read(p["cert_path"])
+        result["diff"] = dict(before_header=p["cert_path"], after_header=p["cert_path"],
+                              before=(before or b"").decode("utf-8", "replace"), after=files[CERT][0].decode("ascii"))
+        current = self.up_to_date(files)
+        # A run killed after the swap, before the record said so: the files are live, but the
+        # services were maybe not reloaded and the record still says the old serial.
+        unfinished = current and record is not None and not _x509.same_serial(record.get("deployed_serial"), serial)
+        if not current or unfinished:
+            result["changed"] = result["deployed"] = True
+            result["paths"] = [path for dummy, path, fname in self.links() if _files.read(path) != files[fname][0]]
+        if check:
+            result["changed"] = result["changed"] or (current and self.fix_attrs(files)) or bool(self.leftovers(staged))
+            if record is not None:
+                result["changed"] = self.write_record(self.deployed_record(record, serial, result)) or \
+                    result["changed"]
+            return result
+        if not current:
+            if record is not None:
+                self.write_record(record)  # the order, not deployed yet: a crash from here on resumes it
+            self.put_in_place(leaf, files)
+        elif unfinished:
+            self.store.open()
+            self.new_version = None
+            older = [v for v in self.store.versions() if v < self.store.live() and self.store.sealed(v)]
+            self.previous, self.swapped = (older[-1] if older else None), True
+        else:
+            self.store.open()
+            result["changed"] = self.fix_attrs(files)
+        if result["deployed"]:
+            result["reloaded"] = self.services()
+            self.committed = True
         if record is not None:
-            result["record_changed"] = self.write_record(record)
+            result["record_changed"] = self.write_record(self.deployed_record(record, serial, result))
             result["changed"] = result["changed"] or result["record_changed"]
+        # The staged key once its certificate is live (also one that a run killed before this step left),
+        # and the CSR: the order they were for is deployed.
+        for path in self.leftovers(staged):
+            os.unlink(path)
+            _files.fsync_dir(os.path.dirname(path))
+            result["changed"] = True
+        if result["deployed"]:
+            result["pruned"] = self.store.prune(self.keep)
+            if self.previous is not None and os.path.isdir(self.store.path(self.previous)):
+                for dummy, path, fname in self.links():
+                    old = self.store.path(self.previous, fname)
+                    if os.path.exists(old) and path in result["paths"]:
+                        self.backups[path] = old
+        result["backup_files"] = dict(self.backups)
+        result["version"] = self.store.path(self.store.live()) if self.store.live() is not None else None
         return result
+
+    def leftovers(self, staged):
+        """The staged key (when it is the certificate's, so live after this run) and the CSR."""
+        return [path for path in (self.staged_key_path if staged else None, C.staged_csr_path(self.staged_key_path))
+                if path and os.path.lexists(path)]
+
+    @staticmethod
+    def deployed_record(record, serial, result):
+        record = dict(record)
+        if not _x509.same_serial(record.get("deployed_serial"), serial):
+            record.update(deployed_order_id=record.get("order_id"), deployed_serial=serial,
+                          deployed_not_after=result["not_after"], deployed_at=C.iso(C.utc_now()))
+        else:
+            record["deployed_order_id"] = record.get("order_id")
+        return record
+
+
+def _name_ok(name):
+    return bool(name) and not name.startswith(".") and all(c.isalnum() or c in "._-" for c in name) and \
+        name not in (CURRENT, LOCK)
 
 
 def main():
@@ -473,6 +718,7 @@ def main():
             mode=dict(type="raw", default="0644"),
             key_mode=dict(type="raw", default="0600", no_log=False),
             backup=dict(type="bool", default=True),
+            backup_keep=dict(type="int", default=3),
             services=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str", required=True),
                 test=dict(type="list", elements="str"),

@@ -163,6 +163,12 @@ new_key:
   description: Whether a new key must be made at RV(staged_key_path) before the CSR.
   type: bool
   returned: success
+regenerate_key:
+  description:
+    - Whether the key at RV(staged_key_path) must be made anew although it exists, because it is the key in use
+      (left by a deployment killed before it removed it).
+  type: bool
+  returned: success
 csr_key_path:
   description: The key the CSR is made from (the staged key, or the key in use when it is kept).
   type: str

@@ -192,14 +192,17 @@ files:
   type: dict
 '''
 
+import os
+import stat
 import time
 
+from ansible_collections.wotrus.pki.plugins.module_utils import _files
 from ansible_collections.wotrus.pki.plugins.module_utils import _x509
 from ansible_collections.wotrus.pki.plugins.module_utils._common import (
     client_from_module,
     create_module,
+    file_error,
     run,
-    write_file,
 )
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import certificates, inputs, orders, protocol
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import (
@@ -231,9 +234,59 @@ def describe(kind, pems):
         raise TransportError("the %s certificate in the answer cannot be read: %s" % (kind, exc))
 
 
+# Each path option and the result key it is written from.
+FILES = (("cert_path", "certificate"), ("chain_path", "chain"), ("fullchain_path", "fullchain"))
+
+
+def file_plan(module):
+    """Check the path, mode, owner and group options before any API call (and so before any file
+    is written): [(option, key, absolute path, FileAttrs)]."""
+    p = module.params
+    plan = []
+    try:
+        uid, gid = _files.lookup_owner(p["owner"]), _files.lookup_group(p["group"])
+        for option, key in FILES:
+            if not p[option]:
+                continue
+            path = _files.check_target(p[option], option)
+            current = os.stat(path).st_mode if os.path.exists(path) else None
+            secontext = None
+            if any(p.get(o) for o in ("seuser", "serole", "setype", "selevel")):
+                secontext = module.load_file_common_arguments(p, path=path)["secontext"]
+            attrs = _files.FileAttrs(_files.parse_mode(p["mode"], "mode", current and stat.S_IMODE(current)),
+                                     uid, gid, tuple(secontext) if secontext else None)
+            plan.append((option, key, path, attrs))
+    except _files.FileError as exc:
+        raise file_error(exc, before_any_call=True)
+    return plan
+
+
+def write_files(module, plan, result):
+    """Write the files with the collection's one writer; their diffs, each file's change and backup."""
+    diffs, files = [], {}
+    for option, key, path, attrs in plan:
+        try:
+            done = _files.ensure_file(module, path, result[key], attrs, option=option, backup=module.params["backup"])
+        except _files.FileError as exc:
+            raise file_error(exc)
+        changed = done["changed"]
+        if os.path.exists(path):
+            # The SELinux context of a file whose content stays, and file attributes (chattr), which the
+            # writer does not set, as the file module does; mode, owner and group are the writer's.
+            args = module.load_file_common_arguments(module.params, path=path)
+            args.update(mode=None, owner=None, group=None)
+            changed = module.set_fs_attributes_if_different(args, changed)
+        files[path] = dict(changed=changed, backup_file=done["backup_file"])
+        if changed:
+            result["changed"] = True
+            diffs.append(done["diff"])
+    return diffs, files
+
+
 def ensure_certificate(module, client):
     p = module.params
     order_id = inputs.check_order_id(p["order_id"])
+    plan = file_plan(module)
     deadline = time.monotonic() + p["wait_timeout"]
     order = orders.get_order(client, order_id)
     status = orders.status_of(order)
@@ -256,16 +309,7 @@ def ensure_certificate(module, client):
     if not result["chain"]:
         module.warn("the API's chain for order %s holds no issuer of the certificate" % order_id)
 
-    diffs, files = [], {}
-    for option, key in (("cert_path", "certificate"), ("chain_path", "chain"), ("fullchain_path", "fullchain")):
-        path = p[option]
-        if not path:
-            continue
-        changed, diff, backup_file = write_file(module, path, result[key], backup=p["backup"])
-        files[path] = dict(changed=changed, backup_file=backup_file)
-        if changed:
-            result["changed"] = True
-            diffs.append(diff)
+    diffs, files = write_files(module, plan, result)
     if files:
         result["files"] = files
     if module._diff and diffs:

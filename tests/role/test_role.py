@@ -85,8 +85,14 @@ def test_first_run_issues_deploys_and_serves(role_env):
         key = env.host_file(h, "/etc/ssl/test-host/placeholder.key")
         assert oct(key.stat().st_mode & 0o777) == "0o600"
         assert not env.host_file(h, "/etc/ssl/test-host/placeholder.key.pending").exists()
-        # The placeholder files were backed up.
-        assert any(p.name.startswith("placeholder.crt.") for p in key.parent.iterdir())
+        # The configured paths are links through the certificate's store; the placeholder pair is
+        # kept there as version 1 (placeholder.crt is the full chain path), the new files are version 2.
+        store = key.parent / ".wotrus" / "site"
+        assert os.readlink(key) == ".wotrus/site/current/key.pem"
+        assert os.readlink(env.host_file(h, "/etc/ssl/test-host/site.crt")) == ".wotrus/site/current/cert.pem"
+        assert os.readlink(store / "current") == "2"
+        assert (store / "1" / "fullchain.pem").read_bytes().startswith(b"-----BEGIN CERTIFICATE-----")
+        assert oct((store / "1" / "key.pem").stat().st_mode & 0o777) == "0o600"
         # The chain file verifies: leaf -> chain -> sandbox root.
         chain = env.host_file(h, "/etc/ssl/test-host/site.chain.pem")
         leaf = env.host_file(h, "/etc/ssl/test-host/site.crt")
@@ -279,3 +285,35 @@ def test_revoke_playbook_revokes_and_the_crl_lists_the_serial(role_env):
     assert proc.returncode == 0
     assert env.counts()["POST /v1/Certificate/RevokeRequest"] == before
     assert json.dumps(env.record(h3))  # still a record
+
+
+def versions(env, h):
+    store = env.host_file(h, "/etc/ssl/test-host/.wotrus/site")
+    return sorted(int(p.name) for p in store.iterdir() if p.name.isdigit()), int(os.readlink(store / "current"))
+
+
+def test_old_versions_are_pruned(role_env):
+    """Earlier runs renewed several times (and one failed on a broken nginx config): at most
+    certificate_backup_keep (3) versions besides the live one; with 1, one."""
+    env = role_env
+    for h in env.hosts:
+        kept, live = versions(env, h)
+        assert live == kept[-1] and len(kept) <= 4, (h["name"], kept)
+    proc = env.play(extra={"certificate_renew_before_days": 4000, "certificate_backup_keep": 1})
+    assert_ok(proc, env)
+    for h in env.hosts:
+        kept, live = versions(env, h)
+        assert len(kept) == 2 and live == kept[-1], (h["name"], kept)
+        # Served, and the pair read through the user's paths matches.
+        assert serial(env.served(h)) == env.record(h)["deployed_serial"]
+        key = env.host_file(h, "/etc/ssl/test-host/placeholder.key")
+        out = subprocess.run(["openssl", "x509", "-noout", "-pubkey", "-in", str(key.parent / "site.crt")],
+                             stdout=subprocess.PIPE, text=True, check=True).stdout
+        mine = subprocess.run(["openssl", "pkey", "-pubout", "-in", str(key)], stdout=subprocess.PIPE, text=True,
+                              check=True).stdout
+        assert out == mine
+    # A bad value is refused before anything happens.
+    before = env.counts()
+    proc = env.play(extra={"certificate_backup_keep": -1})
+    assert proc.returncode != 0 and "certificate_backup_keep: must be a whole number" in proc.stdout
+    assert env.counts() == before

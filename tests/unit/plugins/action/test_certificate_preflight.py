@@ -125,3 +125,11 @@ def test_reissue_issued_before_must_be_a_date_time(value):
     c.run([www()])
     assert len(c.errors) == 1 and c.errors[0].startswith(
         "certificate_reissue_issued_before: must be an ISO 8601 date-time such as 2026-03-01T08:00:00Z"), c.errors
+
+
+@pytest.mark.parametrize("keep,ok", [(3, True), ("0", True), (-1, False), ("2.5", False), ("many", False)])
+def test_backup_keep_is_a_whole_number(keep, ok):
+    items, errors = check([www()], settings=dict(certificate_backup_keep=keep))
+    assert (errors == []) is ok, errors
+    if not ok:
+        assert errors[0].startswith("certificate_backup_keep: must be a whole number"), errors

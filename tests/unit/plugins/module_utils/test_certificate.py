@@ -469,3 +469,15 @@ def test_missing_dirs_lists_each_absent_parent_once(tmp_path):
     paths = [str(there / "a.crt"), str(tmp_path / "gone" / "a.key"), str(tmp_path / "gone" / "a.json"),
              str(tmp_path / "also" / "x" / "chain.pem"), None, ""]
     assert C.missing_dirs(paths) == sorted([str(tmp_path / "also" / "x"), str(tmp_path / "gone")])
+
+
+def test_a_staged_key_that_is_the_key_in_use_is_made_anew(host):
+    """A deployment killed after the record said deployed, before it removed the staged key:
+    the next renewal must not take the key in use for its new key."""
+    host.deploy(days_after=10)
+    with open(host.staged_key_path, "wb") as f:
+        f.write(key_pem(host.key))
+    st = host.status()
+    assert st["due"] == C.DUE_RENEW and st["new_key"] is True and st["regenerate_key"] is True
+    host.stage_key()  # a real new key is kept
+    assert host.status()["regenerate_key"] is False
