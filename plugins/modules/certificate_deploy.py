@@ -174,7 +174,8 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
+from ansible_collections.wotrus.pki.plugins.module_utils import _role_status as role_status
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import record as records
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import chain as wchain
 
 
@@ -206,8 +207,8 @@ class Deployer(object):
         self.module = module
         p = module.params
         self.p = p
-        self.record_path = p["record_path"] or C.default_record_path(p["cert_path"])
-        self.staged_key_path = p["staged_key_path"] or C.default_staged_key_path(p["key_path"])
+        self.record_path = p["record_path"] or role_status.default_record_path(p["cert_path"])
+        self.staged_key_path = p["staged_key_path"] or role_status.default_staged_key_path(p["key_path"])
         self.mode = _mode(module, p["mode"])
         self.key_mode = _mode(module, p["key_mode"])
         self.backups = {}
@@ -217,32 +218,32 @@ class Deployer(object):
     # -- checks ---------------------------------------------------------------
     def verify(self):
         p = self.p
-        leaves = C.load_certs(p["certificate"].encode("utf-8"))
+        leaves = role_status.load_certs(p["certificate"].encode("utf-8"))
         if not leaves:
             raise DeployError("%s: the certificate given is not PEM" % p["name"])
         leaf = leaves[0]
-        chain = C.load_certs((p["chain"] or "").encode("utf-8"))
-        leaf_spki = C.spki(leaf)
+        chain = role_status.load_certs((p["chain"] or "").encode("utf-8"))
+        leaf_spki = role_status.spki(leaf)
         use_staged = False
-        if os.path.exists(self.staged_key_path) and C.private_key_spki(self.staged_key_path) == leaf_spki:
+        if os.path.exists(self.staged_key_path) and role_status.private_key_spki(self.staged_key_path) == leaf_spki:
             use_staged = True
-        elif C.private_key_spki(p["key_path"]) != leaf_spki:
+        elif role_status.private_key_spki(p["key_path"]) != leaf_spki:
             raise DeployError(
                 "%s: the certificate (serial %s) does not match the staged key %s nor the key %s; nothing was "
-                "changed" % (p["name"], C.serial_hex(leaf), self.staged_key_path, p["key_path"]))
+                "changed" % (p["name"], role_status.serial_hex(leaf), self.staged_key_path, p["key_path"]))
         roots = None
         if p["root"]:
-            roots = C.load_certs(p["root"].encode("utf-8"))
+            roots = role_status.load_certs(p["root"].encode("utf-8"))
         try:
             # The same check as wotrus_certificate's chain_complete: each certificate signed by the next,
             # the top signed by a root or certifying a root's name and key (a cross certificate of it).
             wchain.check_path(leaf, chain, roots)
         except wchain.ChainError as exc:
             raise DeployError("%s: %s; nothing was changed" % (p["name"], exc))
-        now = C.utc_now()
-        if C.not_after(leaf) <= now:
+        now = role_status.utc_now()
+        if role_status.not_after(leaf) <= now:
             raise DeployError("%s: the certificate (serial %s) expired at %s; nothing was changed"
-                              % (p["name"], C.serial_hex(leaf), C.iso(C.not_after(leaf))))
+                              % (p["name"], role_status.serial_hex(leaf), role_status.iso(role_status.not_after(leaf))))
         return leaf, chain, use_staged
 
     # -- files ------------------------------------------------------------------
@@ -255,7 +256,7 @@ class Deployer(object):
             files.append((p["chain_path"], chain_pem))
         if p["fullchain_path"]:
             files.append((p["fullchain_path"], cert_pem + chain_pem))
-        todo = [(path, data) for path, data in files if C.read_bytes(path) != data]
+        todo = [(path, data) for path, data in files if role_status.read_bytes(path) != data]
         return todo, use_staged
 
     def _backup(self, path):
@@ -378,8 +379,8 @@ class Deployer(object):
 
     # -- the record ---------------------------------------------------------------
     def write_record(self, record):
-        data = C.dump_record(record).encode("utf-8")
-        if C.read_bytes(self.record_path) == data:
+        data = records.dumps(record).encode("utf-8")
+        if role_status.read_bytes(self.record_path) == data:
             return False
         if self.module.check_mode:
             return True
@@ -412,8 +413,8 @@ class Deployer(object):
         if p["certificate"]:
             leaf, chain, use_staged = self.verify()
             todo, use_staged = self.plan(leaf, chain, use_staged)
-            result.update(serial=C.serial_hex(leaf), not_after=C.iso(C.not_after(leaf)))
-            before = C.read_bytes(p["cert_path"])
+            result.update(serial=role_status.serial_hex(leaf), not_after=role_status.iso(role_status.not_after(leaf)))
+            before = role_status.read_bytes(p["cert_path"])
             result["diff"] = dict(before_header=p["cert_path"], after_header=p["cert_path"],
                                   before=(before or b"").decode("utf-8", "replace"),
                                   after=wchain.to_pem(leaf))
@@ -433,14 +434,14 @@ class Deployer(object):
                 for path in [x for x in (p["cert_path"], p["chain_path"], p["fullchain_path"]) if x]:
                     result["changed"] = self._attrs(path, self.mode, result["changed"])
                 result["changed"] = self._attrs(p["key_path"], self.key_mode, result["changed"])
-                csr = C.staged_csr_path(self.staged_key_path)
+                csr = role_status.staged_csr_path(self.staged_key_path)
                 if os.path.exists(csr):
                     os.unlink(csr)
             if record is not None:
                 record = dict(record)
                 if record.get("deployed_serial") != result["serial"]:
                     record.update(deployed_order_id=record.get("order_id"), deployed_serial=result["serial"],
-                                  deployed_not_after=result["not_after"], deployed_at=C.iso(C.utc_now()))
+                                  deployed_not_after=result["not_after"], deployed_at=role_status.iso(role_status.utc_now()))
                 else:
                     record["deployed_order_id"] = record.get("order_id")
         if record is not None:
@@ -477,8 +478,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if C.CRYPTOGRAPHY_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=C.CRYPTOGRAPHY_IMPORT_ERROR)
+    if role_status.CRYPTOGRAPHY_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=role_status.CRYPTOGRAPHY_IMPORT_ERROR)
     deployer = Deployer(module)
     try:
         result = deployer.run()

@@ -18,7 +18,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
+from ansible_collections.wotrus.pki.plugins.module_utils import _role_status as role_status
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import record as records
 from ansible_collections.wotrus.pki.plugins.modules import certificate_deploy
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
@@ -85,7 +87,7 @@ class Host(object):
         self.write(self.key_path, key_pem(old_key), 0o600)
         self.old_record = dict(order_id="OLD", deployed_order_id="OLD", deployed_serial="A", idempotence_id="i-old",
                                status="issued", key="staged")
-        self.write(self.record_path, C.dump_record(self.old_record).encode(), 0o600)
+        self.write(self.record_path, records.dumps(self.old_record).encode(), 0o600)
         self.new_key = new_key()
         self.write(self.staged_key_path, key_pem(self.new_key), 0o600)
         self.write(self.csr_path, b"-----BEGIN CERTIFICATE REQUEST-----\n...\n", 0o644)
@@ -279,7 +281,7 @@ def test_record_only_is_written_when_the_order_is_not_issued(host, capsys):
     rec = dict(host.old_record, order_id="NEW", status="pendingDCV", pending_link="https://x/y.html")
     result = run(host.args(certificate=None, record=rec), capsys)
     assert result["changed"] is True and result["deployed"] is False and result["record_changed"] is True
-    assert json.loads(host.read(host.record_path)) == rec and mode(host.record_path) == 0o600
+    assert json.loads(host.read(host.record_path)) == dict(rec, version=1) and mode(host.record_path) == 0o600
     for name in ("www.crt", "www.chain.pem", "www.fullchain.pem", "www.key", "www.key.pending"):
         assert host.snapshot()[name] == host.before[name]
 

@@ -1,9 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, wotrus.pki contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the wotrus_* modules share: the connection argument spec (documented
-by the ``wotrus.pki.wotrus`` doc fragment), building the module and the
-client, the one fail path, and writing files atomically."""
+"""WoTrus module glue: what the wotrus_* modules share around the engine
+(_wotrus/engine.py). The connection argument spec (documented by the
+``wotrus.pki.wotrus`` doc fragment, env fallbacks from ``engine.ENV``),
+building the module and the client, the one exit and fail path, and the one
+place a module writes an order record."""
 
 from __future__ import annotations
 
@@ -14,20 +16,20 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 
 from ansible_collections.wotrus.pki.plugins.module_utils._errors import PkiError
 from ansible_collections.wotrus.pki.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import engine, protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import record as records
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.chain import CRYPTOGRAPHY_IMPORT_ERROR
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.client import WoTrusClient
 
 
 def wotrus_argument_spec(**options):
     """The connection options (doc fragment wotrus.pki.wotrus) plus ``options``."""
     spec = dict(
         api_url=dict(type="str", default=protocol.DEFAULT_API_URL,
-                     fallback=(env_fallback, ["WOTRUS_API_URL"])),
+                     fallback=(env_fallback, [engine.ENV["api_url"]])),
         api_token=dict(type="str", required=True, no_log=True,
-                       fallback=(env_fallback, ["WOTRUS_API_TOKEN"])),
+                       fallback=(env_fallback, [engine.ENV["api_token"]])),
         validate_certs=dict(type="bool", default=True),
-        ca_path=dict(type="path", fallback=(env_fallback, ["WOTRUS_CA_PATH"])),
+        ca_path=dict(type="path", fallback=(env_fallback, [engine.ENV["ca_path"]])),
         timeout=dict(type="float", default=30.0),
     )
     spec.update(options)
@@ -44,31 +46,25 @@ def create_module(argument_spec, **kwargs):
     return module
 
 
-def validate_certs_warning(ca_path=None):
-    """The warning for validate_certs=false (which wins over ca_path)."""
-    msg = ("validate_certs is false: the API's TLS certificate is not verified, and the token could be sent to "
-           "anyone on the path; use ca_path instead")
-    if ca_path:
-        msg += " (ca_path %s is ignored while validate_certs is false)" % ca_path
-    return msg
-
-
 def client_from_module(module, **kwargs):
-    p = module.params
-    if not p["validate_certs"]:
-        module.warn(validate_certs_warning(p["ca_path"]))
-    timeout = float(p["timeout"])
-    return WoTrusClient(
-        p["api_url"], p["api_token"], validate_certs=p["validate_certs"], ca_path=p["ca_path"],
-        timeout=(min(timeout, 10.0), timeout), log=module.log, **kwargs)
+    """The engine's client for the module's connection options."""
+    params = module.params
+    if not params["validate_certs"]:
+        module.warn(engine.validate_certs_warning(params["ca_path"]))
+    return engine.connect(params["api_url"], params["api_token"], validate_certs=params["validate_certs"],
+                          ca_path=params["ca_path"], timeout=params["timeout"], log=module.log, **kwargs)
 
 
 def run(module, ensure):
-    """Call ``ensure()`` (which returns the result dict): one exit path, one fail path."""
+    """Call ``ensure(client)`` (which returns the result dict): one exit path, one fail path.
+    The engine's ``warnings`` become module warnings; ``record`` and ``summary`` stay inside."""
     try:
-        result = ensure()
+        result = ensure(client_from_module(module))
     except PkiError as err:
         module.fail_json(**err.to_result())
+    for warning in result.pop("warnings", None) or []:
+        module.warn(warning)
+    result.pop("record", None)
     module.exit_json(**result)
 
 
@@ -118,19 +114,11 @@ def write_file(module, path, content, mode=None, backup=False, file_args=True):
     return changed, diff, backup_file
 
 
-def read_record(path):
-    """The order record at ``path`` (on the machine running the module), or None."""
-    from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import orders
-    if not path:
-        return None
-    data = read_file(os.path.expanduser(path))
-    if data is None:
-        return None
-    return orders.parse_record(data.decode("utf-8", "replace"))
-
-
-def write_record(module, path, record):
-    """Write an order record (JSON, mode 0600, no secret in it)."""
-    from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import orders
-    changed, dummy, dummy2 = write_file(module, path, orders.dump_record(record), mode=0o600, file_args=False)
-    return changed
+def keep_record(module, path, result):
+    """Write the engine's ``result['record']`` to ``path`` when a path is given; the result
+    is changed when the file changed. The one place a wotrus_* module writes a record."""
+    if path and result.get("record"):
+        changed, dummy, dummy2 = write_file(module, path, records.dumps(result["record"]), mode=0o600,
+                                            file_args=False)
+        result["changed"] = result["changed"] or changed
+    return result
