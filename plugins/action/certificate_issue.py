@@ -47,6 +47,7 @@ ARGUMENT_SPEC = dict(
     common_name=dict(type="str", required=True),
     subject_alt_names=dict(type="list", elements="str", default=[]),
     organization=dict(type="dict"),
+    idempotence_id=dict(type="str"),
     wait_timeout=dict(type="float", default=600),
     poll_interval=dict(type="float", default=5),
     max_poll_interval=dict(type="float", default=30),
@@ -158,8 +159,10 @@ class Issue(object):
         binding = dict(host=self.host, name=self.name, replaces=(status.get("replaces_serial") or "").upper(),
                        after=status.get("failed_order_id") or "")
         organization = inputs.organization_post(args["organization"]) if args["organization"] else None
+        key = inputs.check_idempotence_id(args["idempotence_id"]) if args["idempotence_id"] else None
         return engine.CreateRequest(args["product_id"], args["common_name"], args["subject_alt_names"],
-                                    status.get("month") or 12, csr=csr, organization=organization, binding=binding)
+                                    status.get("month") or 12, csr=csr, organization=organization,
+                                    idempotence_id=key, binding=binding)
 
     def order(self, result):
         if self.due in role_status.DUE_WITH_CSR:

@@ -68,7 +68,7 @@ notes:
   - An order with C(isPay=0) waits for payment, not validation; the timeout message says so.
   - A C(revoked) or C(pendingRevoke) order was issued; its certificate is fetched (RetrievePem still answers) with
     RV(revoked=true), so a playbook re-run after a revocation does not fail here. A C(rejected) or C(closed) order
-    fails: it has no certificate.
+    fails, since it has no certificate.
   - For SM2 products the RSA certificate (C(pem_RSA)) is RV(certificate) when present, otherwise the signing
     certificate; RV(sign) and RV(encrypt) hold the SM2 pair. Where cryptography cannot verify SM2 signatures,
     names and key identifiers order the chain.
@@ -105,7 +105,7 @@ RETURN = r'''
 issued:
   description:
     - Whether the order was issued (with O(wait=true) always true on success). True also for an order that is
-      C(revoked) or C(pendingRevoke): it was issued, and its certificate is returned (see RV(revoked)).
+      C(revoked) or C(pendingRevoke), since it was issued; its certificate is returned (see RV(revoked)).
   returned: success
   type: bool
 revoked:
