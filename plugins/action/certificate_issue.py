@@ -72,7 +72,7 @@ PROOF_VARIABLE = {role_status.DUE_REISSUE: "certificate_reissue_proof_path",
                   role_status.DUE_REVOKE: "certificate_revoke_proof_path"}
 
 
-class Issue(object):
+class Issue:
     """One certificate's API work. Never raises for API errors: they end in
     ``result['error']`` so that the role can keep the order record first."""
 

@@ -40,7 +40,7 @@ ARGUMENT_SPEC = dict(
 )
 
 
-class Checker(object):
+class Checker:
     def __init__(self, defaults, settings):
         self.defaults = defaults
         self.settings = settings

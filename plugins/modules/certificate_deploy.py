@@ -10,7 +10,8 @@ module: certificate_deploy
 short_description: Put an issued certificate in place on a host, test and reload its services, keep the order record
 version_added: 0.1.0
 description:
-  - Runs on the host that uses the certificate.
+  - Runs on the host that uses the certificate. A step of the role M(wotrus.pki.certificate) (after
+    M(wotrus.pki.certificate_issue)), not a module to use on its own; its options come from the role's plan.
   - Writes the order record (O(record)) whenever it is given, also when the order is not issued
     yet, so that the next run resumes that order and creates none.
   - With O(certificate), checks that the certificate holds the public key of the staged key

@@ -172,7 +172,7 @@ def _made_by_this_run(order, order_id, idempotence_id, started, claims):
 
 
 # -- create / adopt -----------------------------------------------------------
-class CreateRequest(object):
+class CreateRequest:
     """A Create from checked inputs. ``csr`` is an ``inputs.Csr`` (or None),
     ``organization`` an ``organizationPost`` dict, ``documents`` ``documentsPost``
     items. Without ``idempotence_id`` one is derived from product, names, the CSR's
@@ -260,7 +260,7 @@ def create(client, request, check_mode=False, record=None, clock=time.time, clai
 
 
 # -- reissue ------------------------------------------------------------------
-class ReissueRequest(object):
+class ReissueRequest:
     """A reissue from checked inputs: ``csr`` (and ``csr_encrypt``) are ``inputs.Csr``,
     ``proof`` is ``(fileType, base64)`` or None. Without ``idempotence_id``, ``wtr-``
     derived from the order and the CSRs' public keys: one reissue per (order, key)."""
@@ -384,7 +384,7 @@ def cancel(client, order_id, reason, check_mode=False):
 ISSUED, DEAD, STOPPED, TIMEOUT = "issued", "dead", "stopped", "timeout"
 
 
-class Waited(object):
+class Waited:
     """How a wait ended: ``state`` is ISSUED, DEAD (rejected, closed, revoked or being
     revoked), STOPPED (``on_pending`` asked) or TIMEOUT; ``order`` / ``summary`` the
     last look; ``waited`` seconds; ``polls`` GETs made."""

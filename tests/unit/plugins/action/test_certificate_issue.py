@@ -124,3 +124,32 @@ def test_scrub_reaches_every_field_and_form():
     out = issue_plugin.scrub(value, [TOKEN, PASSWORD])
     assert out == dict(a=["********", {"b": "x********x"}], c="pw ********", d=3)
     assert issue_plugin.scrub("nothing", []) == "nothing"
+
+
+@pytest.mark.parametrize("created,line", [
+    (True, "web1 www: order ORDER-9 placed (new, 12 months, idempotence id "),
+    (False, "web1 www: existing order ORDER-9 (idempotence id "),
+])
+def test_the_progress_line_says_whether_the_create_made_the_order(monkeypatch, capsys, created, line):
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from ..module_utils._wotrus.helpers import make_csr
+
+    class Client:
+        history = []
+
+    def create(client, request, **kw):
+        return dict(changed=created, created=created, existing=not created, order_id="ORDER-9",
+                    idempotence_id=request.idempotence_id, warnings=[], order={"status": "pendingDCV"},
+                    record=request.new_record("ORDER-9"))
+
+    def wait(*a, **kw):
+        raise RuntimeError("stop here")
+    monkeypatch.setattr(issue_plugin.engine, "connect", lambda *a, **kw: Client())
+    monkeypatch.setattr(issue_plugin.engine, "create", create)
+    monkeypatch.setattr(issue_plugin.engine, "wait", wait)
+    csr = make_csr(ec.generate_private_key(ec.SECP256R1()), "www.example.com", ("www.example.com",))
+    out = run(task_args(status("new"), csr=csr))
+    assert out["record"]["order_id"] == "ORDER-9" and "stop here" in out["error"]
+    text = capsys.readouterr().out
+    assert line in text, text
+    assert ("placed" in text) is created
