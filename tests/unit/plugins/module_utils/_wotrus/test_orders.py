@@ -10,8 +10,6 @@ import pytest
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import certificates, orders, protocol
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import OrderStateError
 
-from .helpers import client, ok
-
 
 @pytest.mark.parametrize("sent,read", [
     ("issued", "issued"),
