@@ -2,22 +2,24 @@
 # Copyright: (c) 2026, wotrus.pki contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """certificate_preflight: check every input of the certificate role on the
-controller, before anything changes, and return the certificate list with
-every default filled in. Documentation: plugins/modules/certificate_preflight.py.
+controller, before anything changes, and return ONE normalised plan: the
+certificate list with every default filled in (paths computed here only), names
+normalised by ``inputs.normalize_names`` (plain and ``DNS:``/``IP:`` typed), the
+months from ``protocol``, times parsed once by ``inputs.parse_time``, the API
+address and CA bundle resolved from the environment once (``engine``). Later
+steps trust the plan. The contract is roles/certificate/meta/argument_specs.yml.
+Documentation: plugins/modules/certificate_preflight.py.
 """
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
-import os
 import posixpath
 import re
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs, protocol
+from ansible_collections.wotrus.pki.plugins.module_utils import _role_status as role_status
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import engine, inputs, protocol
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
 
 KEY_SIZES = {"rsa": (2048, 3072, 4096), "ecdsa": (256, 384)}
@@ -38,48 +40,13 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def _str(v):
-    return v if isinstance(v, str) else None
-
-
-def check_name(value, option):
-    """One DNS name or IP address, normalised (lower case, IDNA, no root dot), by the collection's
-    inputs.check_hosts. A name it lets through only as an "IP address" (one with ':' or an empty
-    label, such as '...') and a name of digits and dots (the CSR task makes it an IP SAN) must
-    really be an IP address."""
-    if not isinstance(value, str):
-        raise InputError(option, "%r is not a DNS name or IP address" % (value,))
-    name = inputs.check_hosts([value], option)[0]
-    if ":" in name or "" in name.split(".") or re.match(r"^[0-9.]+$", name):
-        try:
-            name = str(ipaddress.ip_address(name))
-        except ValueError:
-            raise InputError(option, "%r is not a DNS name or IP address" % value)
-    return name
-
-
-def parse_time(value, option):
-    """An ISO 8601 date-time (UTC when it has no offset) -> ``YYYY-MM-DDTHH:MM:SSZ``."""
-    if isinstance(value, datetime.datetime):
-        text = value.isoformat()
-    else:
-        text = str(value).strip()
-    try:
-        if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", text):
-            raise ValueError(text)
-        when = C.parse_time(text)
-    except ValueError:
-        raise InputError(option, "must be an ISO 8601 date-time such as 2026-03-01T08:00:00Z (UTC when it has "
-                                 "no offset), got %r" % (value,))
-    return C.iso(when)
-
-
-class Checker(object):
+class Checker:
     def __init__(self, defaults, settings):
-        self.d = defaults
-        self.s = settings
+        self.defaults = defaults
+        self.settings = settings
         self.errors = []
         self.reissue_issued_before = None
+        self.connection = {}
 
     def err(self, var, text):
         self.errors.append("%s: %s" % (var, text))
@@ -92,8 +59,17 @@ class Checker(object):
             self.errors.append(exc.message)
             return None, False
 
+    def proof_file(self, var, required_text):
+        """A proof file on the controller: present, and its content what its extension says."""
+        proof = self.settings.get(var)
+        if not proof:
+            if required_text:
+                self.err(var, required_text)
+            return
+        self.call(inputs.load_file, proof, var)
+
     def setting_checks(self):
-        s = self.s
+        s = self.settings
         num = [("certificate_renew_before_days", 0, None), ("certificate_renew_before_percent", 0, 100),
                ("certificate_wait_timeout", 1, None), ("certificate_poll_interval", 0.1, None)]
         for var, lo, hi in num:
@@ -113,28 +89,31 @@ class Checker(object):
         if s.get("certificate_reissue") and s.get("certificate_revoke"):
             self.err("certificate_reissue", "cannot be true together with certificate_revoke; run one at a time")
         if s.get("certificate_revoke"):
-            proof = s.get("certificate_revoke_proof_path")
-            if not proof:
-                self.err("certificate_revoke_proof_path", "is required when certificate_revoke is true (the signed "
-                         "revocation letter, .pdf .jpg or .gif, on the controller)")
-            elif not os.path.isfile(os.path.expanduser(proof)):
-                self.err("certificate_revoke_proof_path", "%s is not a file on the controller" % proof)
+            self.proof_file("certificate_revoke_proof_path", "is required when certificate_revoke is true (the "
+                            "signed revocation letter, .pdf .jpg or .gif, on the controller)")
             if not s.get("certificate_revoke_reason"):
                 self.err("certificate_revoke_reason", "is required when certificate_revoke is true")
-        if s.get("certificate_reissue") and s.get("certificate_reissue_proof_path") and \
-                not os.path.isfile(os.path.expanduser(s["certificate_reissue_proof_path"])):
-            self.err("certificate_reissue_proof_path", "%s is not a file on the controller" % s["certificate_reissue_proof_path"])
-        url = s.get("certificate_api_url")
+        if s.get("certificate_reissue"):
+            self.proof_file("certificate_reissue_proof_path", None)
+        if s.get("certificate_force_renew") and (s.get("certificate_reissue") or s.get("certificate_revoke")):
+            self.err("certificate_force_renew", "cannot be true together with certificate_reissue or "
+                     "certificate_revoke; run one at a time")
+        # The API address and CA bundle: the role's variable, else the controller's environment (engine.ENV).
+        self.connection = engine.connection_settings(s.get("certificate_api_url") or None,
+                                                     ca_path=s.get("certificate_ca_path") or None)
+        self.connection.pop("api_token")
+        url = self.connection["api_url"]
         if url:
             # The client's own rule (protocol.PLAIN_HTTP_RULE), checked by the client's own function.
             self.call(inputs.check_api_url, url, "certificate_api_url")
         before = s.get("certificate_reissue_issued_before")
         if before not in (None, ""):
-            self.reissue_issued_before = self.call(parse_time, before, "certificate_reissue_issued_before")[0]
+            when = self.call(inputs.parse_time, before, "certificate_reissue_issued_before")[0]
+            self.reissue_issued_before = inputs.iso(when) if when else None
 
     def sectigo_checks(self):
         """Only when a certificate uses dcv http: what reading its DCV values from Sectigo needs."""
-        s = self.s
+        s = self.settings
         url = s.get("certificate_sectigo_api_url")
         if url and not re.match(r"^https://[^/\s]+", str(url)):
             self.err("certificate_sectigo_api_url", "must be an https:// URL (Sectigo answers -1 over plain HTTP), "
@@ -156,8 +135,18 @@ class Checker(object):
             return None
         return posixpath.normpath(value)
 
+    def names(self, values, var):
+        """Names through inputs.normalize_names, every bad one listed: ``[Name]``."""
+        out = []
+        for j, value in enumerate(values):
+            one = self.call(inputs.normalize_names, [value], "%s[%d]" % (var, j) if var.endswith("names") else var)[0]
+            for name in one or []:
+                if name not in out:
+                    out.append(name)
+        return out
+
     def item(self, i, raw):
-        d = self.d
+        d = self.defaults
         p = "certificate_list[%d]" % i
         if not isinstance(raw, dict):
             self.err(p, "must be a dict with at least name and common_name, got %r" % (raw,))
@@ -171,22 +160,18 @@ class Checker(object):
         cn = raw.get("common_name")
         if cn in (None, ""):
             self.err(p + ".common_name", "is required (a DNS name)")
-            cn = ""
+            cn_names = []
         else:
-            cn = self.call(check_name, cn, p + ".common_name")[0] or ""
+            cn_names = self.names([cn], p + ".common_name")
+        cn = cn_names[0].value if cn_names else ""
         sans = raw.get("subject_alt_names", [])
         if sans is None:
             sans = []
         if not isinstance(sans, list):
             self.err(p + ".subject_alt_names", "must be a list of DNS names")
             sans = []
-        clean = []
-        for j, s in enumerate(sans):
-            s, ok = self.call(check_name, s, "%s.subject_alt_names[%d]" % (p, j))
-            if ok and s not in clean:
-                clean.append(s)
-        if cn and cn not in clean:
-            clean.insert(0, cn)
+        names = cn_names + [n for n in self.names(sans, p + ".subject_alt_names") if n not in cn_names]
+        clean = [n.value for n in names]
         key_type = str(raw.get("key_type", d.get("key_type", "rsa"))).lower()
         var_kt = p + ".key_type" if "key_type" in raw else "certificate_key_type"
         if key_type not in KEY_SIZES:
@@ -211,12 +196,12 @@ class Checker(object):
         month_in = raw.get("month", d.get("month", 12))
         var_m = p + ".month" if "month" in raw else "certificate_month"
         month, ok = self.call(inputs.check_month, month_in, var_m)
-        if ok and month not in protocol.RENEWAL_MONTHS:
+        if ok and month not in protocol.ORDER_MONTHS:
             self.err(var_m, "must be %s (the role orders %s itself on renewal), got %r" % (
-                " or ".join(str(m) for m in sorted(protocol.RENEWAL_MONTHS)),
-                " or ".join(str(m) for m in sorted(protocol.RENEWAL_MONTHS.values())), month_in))
-        if month not in protocol.RENEWAL_MONTHS:
-            month = 12
+                " or ".join(str(m) for m in protocol.ORDER_MONTHS),
+                " or ".join(str(protocol.RENEWAL_MONTHS[m]) for m in protocol.ORDER_MONTHS), month_in))
+        if month not in protocol.ORDER_MONTHS:
+            month = protocol.ORDER_MONTHS[0]
         var_o = p + ".organization" if "organization" in raw else "certificate_organization"
         org = raw.get("organization", d.get("organization") or {})
         if org is None:
@@ -244,7 +229,7 @@ class Checker(object):
                                    raw.get("fullchain_path", posixpath.join(directory, name + ".fullchain.pem")),
                                    required=False)
         record_path = self.path(p + ".record_path", raw.get("record_path") or
-                                (C.default_record_path(cert_path) if cert_path else None), required=False)
+                                (role_status.default_record_path(cert_path) if cert_path else None), required=False)
         modes = {}
         for k in ("mode", "key_mode"):
             v = raw.get(k, d.get(k))
@@ -289,11 +274,15 @@ class Checker(object):
         if len(set(paths)) != len(paths):
             self.err(p, "cert_path, key_path, chain_path, fullchain_path and record_path must all differ")
         return dict(
-            name=name, common_name=cn, subject_alt_names=clean, key_type=key_type, key_size=key_size,
+            name=name, common_name=cn, subject_alt_names=clean, csr_subject_alt_names=inputs.typed_names(names),
+            key_type=key_type, key_size=key_size,
             openssl_type="RSA" if key_type == "rsa" else "ECC", curve=CURVES.get(key_size) if key_type == "ecdsa" else None,
             product_id=product, month=month, organization=org,
             cert_path=cert_path, key_path=key_path, chain_path=chain_path, fullchain_path=fullchain_path,
-            record_path=record_path, staged_key_path=C.default_staged_key_path(key_path) if key_path else None,
+            record_path=record_path,
+            staged_key_path=role_status.default_staged_key_path(key_path) if key_path else None,
+            staged_csr_path=role_status.staged_csr_path(role_status.default_staged_key_path(key_path))
+            if key_path else None,
             owner=raw.get("owner", d.get("owner")), group=raw.get("group", d.get("group")),
             mode=modes.get("mode"), key_mode=modes.get("key_mode"), services=out_services,
             dcv=dcv_mode, dcv_webroot=webroot,
@@ -324,12 +313,13 @@ class ActionModule(ActionBase):
     _requires_connection = False
 
     def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
+        result = super().run(tmp, task_vars)
         del tmp
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         checker = Checker(args["defaults"] or {}, args["settings"] or {})
         items = checker.run(args["certificates"])
-        result.update(changed=False, certificates=items, reissue_issued_before=checker.reissue_issued_before)
+        result.update(changed=False, certificates=items, reissue_issued_before=checker.reissue_issued_before,
+                      api_url=checker.connection.get("api_url"), ca_path=checker.connection.get("ca_path"))
         if checker.errors:
             result.update(failed=True, errors=checker.errors,
                           msg="the certificate role's inputs are wrong, nothing was changed: " + "; ".join(checker.errors))

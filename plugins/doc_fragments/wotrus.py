@@ -7,7 +7,7 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     # The WoTrus connection options, shared by every wotrus_* module. The
-    # argument spec is wotrus_argument_spec() in plugins/module_utils/_common.py.
+    # argument spec is wotrus_argument_spec() in plugins/module_utils/_wotrus_module.py.
     DOCUMENTATION = r'''
 attributes:
   action_group:

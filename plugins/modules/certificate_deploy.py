@@ -10,7 +10,8 @@ module: certificate_deploy
 short_description: Put an issued certificate in place on a host, test and reload its services, keep the order record
 version_added: 0.1.0
 description:
-  - Runs on the host that uses the certificate.
+  - Runs on the host that uses the certificate. A step of the role M(wotrus.pki.certificate) (after
+    M(wotrus.pki.certificate_issue)), not a module to use on its own; its options come from the role's plan.
   - Writes the order record (O(record)) whenever it is given, also when the order is not issued
     yet, so that the next run resumes that order and creates none.
   - With O(certificate), first checks every option that can fail (O(mode), O(key_mode), O(owner), O(group), a
@@ -213,9 +214,10 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
+from ansible_collections.wotrus.pki.plugins.module_utils import _role_status as role_status
 from ansible_collections.wotrus.pki.plugins.module_utils import _files
 from ansible_collections.wotrus.pki.plugins.module_utils import _x509
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import record as records
 
 STORE_DIR = ".wotrus"
 CURRENT = "current"
@@ -250,7 +252,7 @@ def _key_spki(path):
 
 
 def _record_bytes(record):
-    return C.dump_record(record).encode("utf-8")
+    return records.dumps(record).encode("utf-8")
 
 
 class Store(object):
@@ -370,8 +372,8 @@ class Deployer(object):
         self.module = module
         p = module.params
         self.p = p
-        self.record_path = p["record_path"] or C.default_record_path(p["cert_path"])
-        self.staged_key_path = p["staged_key_path"] or C.default_staged_key_path(p["key_path"])
+        self.record_path = p["record_path"] or role_status.default_record_path(p["cert_path"])
+        self.staged_key_path = p["staged_key_path"] or role_status.default_staged_key_path(p["key_path"])
         self.keep = p["backup_keep"] if p["backup"] else 0
         self.store = None
         self.previous = None       # the version to go back to
@@ -424,9 +426,9 @@ class Deployer(object):
             _x509.check_path(leaf, chain, roots)
         except _x509.ChainError as exc:
             raise DeployError("%s: %s; nothing was changed" % (p["name"], exc))
-        if _x509.not_after(leaf) <= C.utc_now():
+        if _x509.not_after(leaf) <= role_status.utc_now():
             raise DeployError("%s: the certificate (serial %s) expired at %s; nothing was changed"
-                              % (p["name"], _x509.serial_hex(leaf), C.iso(_x509.not_after(leaf))))
+                              % (p["name"], _x509.serial_hex(leaf), role_status.iso(_x509.not_after(leaf))))
         key = _files.read(key_source)
         if key is None:
             raise DeployError("%s: the key %s cannot be read; nothing was changed" % (p["name"], key_source))
@@ -626,7 +628,7 @@ class Deployer(object):
         leaf, files, staged = self.verify()
         serial = _x509.serial_hex(leaf)
         self.store = Store(p["cert_path"], p["name"])
-        result.update(serial=serial, not_after=C.iso(_x509.not_after(leaf)), store=self.store.root)
+        result.update(serial=serial, not_after=role_status.iso(_x509.not_after(leaf)), store=self.store.root)
         before = _files.read(p["cert_path"])
         result["diff"] = dict(before_header=p["cert_path"], after_header=p["cert_path"],
                               before=(before or b"").decode("utf-8", "replace"), after=files[CERT][0].decode("ascii"))
@@ -680,7 +682,7 @@ class Deployer(object):
 
     def leftovers(self, staged):
         """The staged key (when it is the certificate's, so live after this run) and the CSR."""
-        return [path for path in (self.staged_key_path if staged else None, C.staged_csr_path(self.staged_key_path))
+        return [path for path in (self.staged_key_path if staged else None, role_status.staged_csr_path(self.staged_key_path))
                 if path and os.path.lexists(path)]
 
     @staticmethod
@@ -688,7 +690,7 @@ class Deployer(object):
         record = dict(record)
         if not _x509.same_serial(record.get("deployed_serial"), serial):
             record.update(deployed_order_id=record.get("order_id"), deployed_serial=serial,
-                          deployed_not_after=result["not_after"], deployed_at=C.iso(C.utc_now()))
+                          deployed_not_after=result["not_after"], deployed_at=role_status.iso(role_status.utc_now()))
         else:
             record["deployed_order_id"] = record.get("order_id")
         return record

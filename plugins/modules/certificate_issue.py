@@ -12,7 +12,12 @@ version_added: 0.1.0
 description:
   - An action plugin. It runs on the controller, in the worker process of the task; no module
     is sent to the host and no process is forked for the API calls, so the API token stays on
-    the controller. It is the controller step of the role M(wotrus.pki.certificate).
+    the controller. It is the controller step of the role M(wotrus.pki.certificate), not a module to
+    use on its own (the wotrus_* modules are); its options come from the role's preflight plan and
+    the host's status, which it trusts and does not check again.
+  - It turns its options into a request to the collection's order engine
+    (C(plugins/module_utils/_wotrus/engine.py)), the one the wotrus_* modules call too, and returns
+    the engine's answer.
   - Acts on RV(wotrus.pki.certificate_status#module:due) of O(status).
     C(new) and C(renew) send C(Create) with an idempotence id derived from stable inputs
     (product, common name, sorted names, month, and in the key slot the SHA-256 of the CSR's
@@ -23,6 +28,8 @@ description:
     (idempotence id from order and key). C(revoke) sends C(RevokeRequest) with O(proof_path).
   - "Then waits for issuance with backoff, printing a progress line per look
     (C(host1 www: order 89CB... pendingCAIssued, waited 30s of 600s)), up to O(wait_timeout).
+    A resent Create that returned the order of an earlier run is said as such
+    (C(existing order 89CB... idempotence id wtp-...: a resent Create returned it)), not as placed.
     An order that needs a person (C(pendingDCV), C(pending) with a C(pendingLink)) ends the wait at
     once with RV(state=needs_person) and the link."
   - With O(dcv=http), an order in C(pendingDCV) does not end the wait. The CSR-hash values of its

@@ -15,13 +15,19 @@ description:
   - "Checks every certificate of O(certificates) and the role settings of O(settings), and fails
     listing every problem at once, each naming the variable (for example
     C(certificate_list[1].key_size: must be one of 256, 384 for key_type ecdsa, got 2048))."
-  - Returns RV(certificates), the list with every default filled in (paths, key type and size,
-    product, month, modes, owner, services).
+  - Returns the role's one plan, which the later steps trust and do not check again. RV(certificates)
+    is the list with every default filled in (paths, key type and size, product, month, modes, owner,
+    services), names normalised (lower case, IDNA, IP addresses in canonical form) and typed for the CSR
+    (RV(certificates[].csr_subject_alt_names)); RV(reissue_issued_before) is parsed once; RV(api_url) and
+    RV(ca_path) are the API address and CA bundle after the controller's environment is read (E(WOTRUS_API_URL),
+    E(WOTRUS_CA_PATH)).
   - Names, product ID, month and organisation are checked with the collection's input checks (the
     ones the API modules use), so that certificate_issue does not refuse later what passed here; the
     month must be 12 or 24 (the role orders 13 or 25 itself on renewal).
   - C(certificate_api_url) must be C(https://) (plain C(http://) only to the loopback), and
-    C(certificate_reissue_issued_before), when set, an ISO 8601 date-time.
+    C(certificate_reissue_issued_before), when set, an ISO 8601 date-time. C(certificate_revoke_proof_path)
+    and C(certificate_reissue_proof_path) must be files whose content matches their extension; the
+    message names the role variable.
 author:
   - wotrus.pki contributors (@wotrus)
 options:
@@ -73,6 +79,23 @@ certificates:
   description: The certificates with every default filled in.
   type: list
   elements: dict
+  returned: always
+  contains:
+    subject_alt_names:
+      description: The names, normalised, the common name first.
+      type: list
+      elements: str
+    csr_subject_alt_names:
+      description: The same names typed for a CSR, C(DNS:www.example.com) or C(IP:192.0.2.7).
+      type: list
+      elements: str
+api_url:
+  description: The WoTrus API address, C(certificate_api_url) or else E(WOTRUS_API_URL), else the production URL.
+  type: str
+  returned: always
+ca_path:
+  description: The CA bundle, C(certificate_ca_path) or else E(WOTRUS_CA_PATH), or null.
+  type: str
   returned: always
 reissue_issued_before:
   description: C(certificate_reissue_issued_before) in UTC as C(YYYY-MM-DDTHH:MM:SSZ), or null when unset.

@@ -22,7 +22,10 @@ description:
     resumed; the certificate is judged as if there were none (usually C(new)), and RV(why) names the
     change and the order, which is left as it is (cancel it with M(wotrus.pki.wotrus_order) O(wotrus.pki.wotrus_order#module:state=absent)).
   - Read-only. This is all a run does for a certificate that is not due, so such a run
-    makes no API call. It is the first step of the role M(wotrus.pki.certificate).
+    makes no API call.
+  - This is a step of the role M(wotrus.pki.certificate) (its first on the host), not a module to use on its
+    own. Its options come from the role's preflight plan, which has checked and normalised them (names, month,
+    paths, times); this module does not check them again.
   - Never returns key material; keys are read only to compare public keys.
   - Checks first that the host's Python and its C(cryptography) library are new enough for the
     host modules (see RV(python), requirements) and fails, naming what to install, when they are not;
@@ -44,12 +47,15 @@ options:
     type: path
     required: true
   record_path:
-    description: The order record. Default O(cert_path) followed by C(.wotrus.json).
+    description: The order record (the role's plan gives O(cert_path) followed by C(.wotrus.json)).
     type: path
+    required: true
   staged_key_path:
     description:
-      - Where a new key waits until its certificate is deployed. Default O(key_path) followed by C(.pending).
+      - Where a new key waits until its certificate is deployed (the role's plan gives O(key_path) followed by
+        C(.pending)).
     type: path
+    required: true
   other_paths:
     description:
       - The other files the certificate is deployed to (chain, full chain). Only their directories are looked at,
@@ -72,11 +78,10 @@ options:
     required: true
   month:
     description:
-      - The months ordered for a new certificate (12 or 24; 13 and 25 are accepted as they are).
+      - The months ordered for a new certificate, as the role's preflight checked them (12 or 24).
       - A renewal orders 13 (or 25) when the old certificate still has time left to carry over.
     type: int
     default: 12
-    choices: [12, 13, 24, 25]
   renew_before_days:
     description: Renew when fewer days than this are left.
     type: float
@@ -92,15 +97,24 @@ options:
     type: str
     default: always
     choices: [always, never]
+  force_renew:
+    description:
+      - Make a renewal due now for a certificate deployed by the role that nothing else makes due (like certbot's
+        C(--force-renewal)). Every run with it set renews; set it for one run only.
+    type: bool
+    default: false
   reissue:
     description: Make a reissue of the deployed order due (with a new key).
     type: bool
     default: false
   reissue_issued_before:
     description:
-      - With O(reissue=true), reissue only a certificate whose C(notBefore) is earlier than this
-        ISO 8601 date-time (UTC when it has no offset, for example C(2026-03-01T08:00:00Z)); a later one
-        (already reissued by an earlier run) is not reissued and the other rules apply.
+      - With O(reissue=true), reissue only a certificate whose order was placed before this time
+        (C(YYYY-MM-DDTHH:MM:SSZ), as the role's preflight hands it on); one placed later (already reissued by an
+        earlier run) is not reissued and the other rules apply.
+      - When the order was placed is read from the order record (C(created) of the deployed order, else
+        C(deployed_at)); only without either is the certificate's C(notBefore) used, which CAs backdate
+        (the sandbox by 5 minutes).
       - Makes a re-run of a reissue safe. Unset, every deployed certificate is reissued.
     type: str
   revoke:
@@ -251,7 +265,7 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
+from ansible_collections.wotrus.pki.plugins.module_utils import _role_status as role_status
 from ansible_collections.wotrus.pki.plugins.module_utils import _x509
 
 
@@ -261,15 +275,16 @@ def main():
             name=dict(type="str", required=True),
             cert_path=dict(type="path", required=True),
             key_path=dict(type="path", required=True),
-            record_path=dict(type="path"),
-            staged_key_path=dict(type="path"),
+            record_path=dict(type="path", required=True),
+            staged_key_path=dict(type="path", required=True),
             common_name=dict(type="str", required=True),
             subject_alt_names=dict(type="list", elements="str", default=[]),
             product_id=dict(type="str", required=True),
-            month=dict(type="int", default=12, choices=[12, 13, 24, 25]),
+            month=dict(type="int", default=12),
             renew_before_days=dict(type="float", default=30),
             renew_before_percent=dict(type="float", default=0),
             key_rotation=dict(type="str", default="always", choices=["always", "never"]),
+            force_renew=dict(type="bool", default=False),
             reissue=dict(type="bool", default=False),
             reissue_issued_before=dict(type="str"),
             revoke=dict(type="bool", default=False),
@@ -284,16 +299,10 @@ def main():
     problem = _x509.host_requirements_problem()
     if problem:
         module.fail_json(msg=problem, python=python)
-    p = dict(module.params)
-    p["record_path"] = p["record_path"] or C.default_record_path(p["cert_path"])
-    p["staged_key_path"] = p["staged_key_path"] or C.default_staged_key_path(p["key_path"])
-    try:
-        C.parse_time(p["reissue_issued_before"])
-    except ValueError:
-        module.fail_json(msg="reissue_issued_before: must be an ISO 8601 date-time such as 2026-03-01T08:00:00Z, "
-                             "got %r" % p["reissue_issued_before"])
-    result = C.compute_status(p)
-    result["missing_dirs"] = C.missing_dirs([p["cert_path"], p["key_path"], p["record_path"]] + p["other_paths"])
+    params = dict(module.params)
+    result = role_status.compute_status(params)
+    result["missing_dirs"] = role_status.missing_dirs(
+        [params["cert_path"], params["key_path"], params["record_path"]] + params["other_paths"])
     module.exit_json(changed=False, python=python, **result)
 
 

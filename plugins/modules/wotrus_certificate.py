@@ -66,6 +66,9 @@ attributes:
     description: Shows each file's content before and after.
 notes:
   - An order with C(isPay=0) waits for payment, not validation; the timeout message says so.
+  - A C(revoked) or C(pendingRevoke) order was issued; its certificate is fetched (RetrievePem still answers) with
+    RV(revoked=true), so a playbook re-run after a revocation does not fail here. A C(rejected) or C(closed) order
+    fails, since it has no certificate.
   - For SM2 products the RSA certificate (C(pem_RSA)) is RV(certificate) when present, otherwise the signing
     certificate; RV(sign) and RV(encrypt) hold the SM2 pair. Where cryptography cannot verify SM2 signatures,
     names and key identifiers order the chain.
@@ -100,7 +103,13 @@ EXAMPLES = r'''
 
 RETURN = r'''
 issued:
-  description: Whether the order is issued (with O(wait=true) always true on success).
+  description:
+    - Whether the order was issued (with O(wait=true) always true on success). True also for an order that is
+      C(revoked) or C(pendingRevoke), since it was issued; its certificate is returned (see RV(revoked)).
+  returned: success
+  type: bool
+revoked:
+  description: Whether the order is C(revoked) or C(pendingRevoke); the certificate is still fetched and a warning given.
   returned: success
   type: bool
 status:
@@ -194,44 +203,11 @@ files:
 
 import os
 import stat
-import time
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _files
-from ansible_collections.wotrus.pki.plugins.module_utils import _x509
-from ansible_collections.wotrus.pki.plugins.module_utils._common import (
-    client_from_module,
-    create_module,
-    file_error,
-    run,
-)
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import certificates, inputs, orders, protocol
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import (
-    NotIssuedYet,
-    OrderStateError,
-    TransportError,
-    WaitTimeout,
-)
-
-
-def retrieve_when_ready(module, client, order_id, deadline):
-    """RetrievePem, polling while an issued order has no PEM yet (up to the deadline)."""
-    delay = 5.0
-    while True:
-        try:
-            return certificates.retrieve(client, order_id)
-        except NotIssuedYet as err:
-            if not module.params["wait"] or time.monotonic() + delay > deadline:
-                raise WaitTimeout("order %s is issued but the API returned no certificate yet; run again later"
-                                  % order_id, url=err.url, method=err.method, request_id=err.request_id)
-            time.sleep(delay)
-            delay = min(30.0, delay * 1.5)
-
-
-def describe(kind, pems):
-    try:
-        return _x509.describe(pems[kind]["pem"], pems[kind]["chains"])
-    except _x509.ChainError as exc:
-        raise TransportError("the %s certificate in the answer cannot be read: %s" % (kind, exc))
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus_module import create_module, file_error, run
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import engine, inputs, orders, protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import OrderStateError
 
 
 # Each path option and the result key it is written from.
@@ -287,25 +263,27 @@ def ensure_certificate(module, client):
     p = module.params
     order_id = inputs.check_order_id(p["order_id"])
     plan = file_plan(module)
-    deadline = time.monotonic() + p["wait_timeout"]
     order = orders.get_order(client, order_id)
     status = orders.status_of(order)
-    if status != protocol.STATUS_ISSUED:
+    if not engine.fetchable(status):
+        if status in protocol.DEAD_STATUSES:
+            raise OrderStateError("order %s has no certificate to fetch: %s"
+                                  % (order_id, orders.why_not_issued(order)), details=dict(status=status))
         if not p["wait"]:
-            if status in protocol.DEAD_STATUSES:
-                raise OrderStateError("order %s has no certificate to fetch: %s"
-                                      % (order_id, orders.why_not_issued(order)), details=dict(status=status))
-            s = orders.summary(order)
-            return dict(changed=False, issued=False, status=status, waiting_for=orders.why_not_issued(order),
-                        pending_link=s["pending_link"], order_id=order_id)
-        order = orders.wait_for_issuance(client, order_id, max(0, p["wait_timeout"]), order=order)
-    pems = retrieve_when_ready(module, client, order_id, deadline)
-    primary = "rsa" if "rsa" in pems else "sign" if "sign" in pems else "encrypt"
-    result = dict(changed=False, issued=True, status=orders.status_of(order), order_id=order_id)
-    result.update(describe(primary, pems))
-    for kind in ("sign", "encrypt"):
-        if kind in pems:
-            result[kind] = describe(kind, pems)
+            return dict(changed=False, issued=False, revoked=False, status=status,
+                        waiting_for=orders.why_not_issued(order),
+                        pending_link=orders.summary(order)["pending_link"], order_id=order_id)
+        waited = engine.wait(client, order_id, max(0, p["wait_timeout"]), order=order)
+        waited.raise_unless_issued(order_id, p["wait_timeout"])
+        order, status = waited.order, waited.summary["status"]
+    result = dict(changed=False, issued=True, revoked=status in protocol.REVOKE_DONE_STATUSES, status=status,
+                  order_id=order_id)
+    facts = engine.fetch(client, order_id, wait_timeout=p["wait_timeout"] if p["wait"] else 0)
+    facts.pop("kinds")
+    result.update(facts)
+    if result["revoked"]:
+        module.warn("order %s is %s: its certificate is (being) revoked; clients will refuse it once the "
+                    "revocation is published" % (order_id, status))
     if not result["chain"]:
         module.warn("the API's chain for order %s holds no issuer of the certificate" % order_id)
 
@@ -332,8 +310,7 @@ def main():
         supports_check_mode=True,
     )
 
-    def ensure():
-        client = client_from_module(module)
+    def ensure(client):
         return ensure_certificate(module, client)
 
     run(module, ensure)

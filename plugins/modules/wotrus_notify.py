@@ -65,7 +65,7 @@ order_id:
 
 from urllib.parse import urlsplit
 
-from ansible_collections.wotrus.pki.plugins.module_utils._common import client_from_module, create_module, run
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus_module import create_module, run
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import certificates, inputs
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
 
@@ -75,13 +75,12 @@ def main():
         dict(order_id=dict(type="str", required=True), collect_url=dict(type="str", required=True)),
         supports_check_mode=True)
 
-    def ensure():
+    def ensure(client):
         order_id = inputs.check_order_id(module.params["order_id"])
         url = module.params["collect_url"].strip()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise InputError("collect_url", "must be an http:// or https:// address, got %r" % url)
-        client = client_from_module(module)
         if module.check_mode:
             return dict(changed=True, sent=False, order_id=order_id)
         sent = certificates.notify(client, order_id, url)

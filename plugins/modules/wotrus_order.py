@@ -188,8 +188,12 @@ notes:
   - How a run knows the order already exists, in this order. 1. O(order_id) is given (the role keeps it in
     its order record next to the certificate). 2. O(record_path) holds a record with the same idempotence id.
     3. Create is sent with the idempotence id; the service returns the first order for a known key and creates
-    nothing. The result is then C(changed=false) when the order's C(createTime) is more than 5 minutes older
-    than this run, otherwise C(changed=true). See docs/modules.md.
+    nothing.
+  - Only the run whose Create made the order says RV(created=true) and C(changed=true) - the order's C(createTime)
+    is not more than 5 minutes older than the run, and the run is the first on this machine to receive that order
+    for that idempotence id (it claims it with an exclusive file in a private directory under the system's
+    temporary directory). So a re-run without O(record_path), or 20 concurrent runs with one key, give one order
+    and one C(changed). See docs/modules.md.
   - The same idempotence id with other parameters (for example another organisation) is refused by the service;
     cancel the first order or give a new O(idempotence_id).
   - O(state=absent) fails on an issued, revoked or pendingRevoke order; use M(wotrus.pki.wotrus_revoke).
@@ -286,8 +290,12 @@ waiting_for:
   returned: when the order was read and is not issued
   type: str
 created:
-  description: Whether this run created the order.
+  description: Whether this run created the order (see the notes); predicted true in check mode.
   returned: state is present
+  type: bool
+existing:
+  description: Whether the order was there before this run (adopted from O(record_path), or returned by a resent Create).
+  returned: state is present and no order_id was given
   type: bool
 order:
   description: The order as the API returned it (key case as the service sent it).
@@ -295,16 +303,9 @@ order:
   type: dict
 '''
 
-import time
-
-from ansible_collections.wotrus.pki.plugins.module_utils._common import (
-    client_from_module,
-    create_module,
-    read_record,
-    run,
-    write_record,
-)
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs, orders, protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus_module import create_module, keep_record, run
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import engine, inputs, orders, protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import record as records
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
 
 ORG_SUBOPTIONS = dict(
@@ -313,16 +314,8 @@ ORG_SUBOPTIONS = dict(
     for name in protocol.ORGANIZATION_KEYS)
 
 
-def order_facts(order):
-    s = orders.summary(order)
-    facts = dict(status=s["status"], is_pay=s["is_pay"], pending_link=s["pending_link"], order=order)
-    if s["status"] != protocol.STATUS_ISSUED:
-        facts["waiting_for"] = orders.why_not_issued(order)
-    return facts
-
-
-def plan_create(params):
-    """Check every input and return ``(body, idempotence_id, names)``; no call is made."""
+def create_request(params):
+    """Check every input once and return the engine's CreateRequest; no call is made."""
     product_id = inputs.check_product_id(params["product_id"]) if params["product_id"] else None
     if not product_id:
         raise InputError("product_id", "is required to create an order (or give order_id to adopt one)")
@@ -330,7 +323,6 @@ def plan_create(params):
     common_name, hosts = inputs.resolve_names(csr, params["common_name"], params["hosts"], product_id=product_id)
     if not common_name:
         raise InputError("common_name", "is required when the CSR names no CN (or no CSR is given)")
-    month = inputs.check_month(params["month"])
     csr_sign = inputs.load_csr(params["csr_sign"], "csr_sign") if params["csr_sign"] else None
     bind = inputs.check_product_id(params["bind_rsa_product_id"], "bind_rsa_product_id") \
         if params["bind_rsa_product_id"] else None
@@ -338,81 +330,35 @@ def plan_create(params):
     if not organization:
         raise InputError("organization", "is required to create an order: the API requires organization.org_name "
                                          "(orgName)")
-    documents = inputs.load_documents(params["documents"])
-    if params["idempotence_id"] is not None:
-        key = inputs.check_idempotence_id(params["idempotence_id"])
-    else:
-        key = orders.derive_idempotence_id(
-            product_id, common_name, hosts, csr.public_key_sha256() if csr else None, month,
-            csr_sign.public_key_sha256() if csr_sign else None, bind)
-    body = orders.build_create_body(
-        product_id, common_name, month, key, csr=csr.pem if csr else None, hosts=hosts,
-        organization=organization, documents=documents, ukey_password=params["ukey_password"],
-        ukey_ship_address=params["ukey_ship_address"], csr_sign=csr_sign.pem if csr_sign else None,
-        bind_rsa_product_id=bind)
-    return body, key, dict(product_id=product_id, common_name=common_name, hosts=hosts, month=month)
-
-
-def adopt(module, client, order_id, **extra):
-    order = orders.get_order(client, order_id)
-    wanted = module.params["product_id"]
-    have = orders.summary(order)["product_id"]
-    if wanted and have and wanted.strip().upper() != str(have).upper():
-        module.warn("order %s is for product %s, not product_id %s" % (order_id, have, wanted))
-    result = dict(changed=False, order_id=order_id, created=False, **extra)
-    result.update(order_facts(order))
-    return result
+    key = inputs.check_idempotence_id(params["idempotence_id"]) if params["idempotence_id"] is not None else None
+    return engine.CreateRequest(
+        product_id, common_name, hosts, inputs.check_month(params["month"]), csr=csr, organization=organization,
+        documents=inputs.load_documents(params["documents"]), idempotence_id=key, csr_sign=csr_sign,
+        bind_rsa_product_id=bind, ukey_password=params["ukey_password"],
+        ukey_ship_address=params["ukey_ship_address"])
 
 
 def ensure_present(module, client):
     params = module.params
     if params["order_id"]:
-        return adopt(module, client, inputs.check_order_id(params["order_id"]))
-    body, key, names = plan_create(params)
-    recorded = orders.record_order_id(read_record(params["record_path"]), key)
-    if recorded:
-        return adopt(module, client, recorded, idempotence_id=key)
-    if module.check_mode:
-        return dict(changed=True, created=True, idempotence_id=key)
-    started = time.time()
-    created = orders.create_order(client, body)
-    order = orders.get_order(client, created.order_id)
-    existed = orders.created_before(order, started) is True
-    changed = not existed
-    if existed and not params["idempotence_id"]:
-        warning = orders.reused_order_warning(order, started, key)
-        if warning:
-            module.warn(warning)
-    if params["record_path"]:
-        record = orders.make_record(key, created.order_id, created.order_id_rsa, **names)
-        changed = write_record(module, params["record_path"], record) or changed
-    result = dict(changed=changed, created=not existed, order_id=created.order_id,
-                  order_id_main=created.order_id_main, order_id_rsa=created.order_id_rsa,
-                  idempotence_id=key)
-    result.update(order_facts(order))
-    return result
+        order_id = inputs.check_order_id(params["order_id"])
+        result = engine.adopt(client, order_id)
+        wanted, have = params["product_id"], orders.summary(result["order"])["product_id"]
+        if wanted and have and wanted.strip().upper() != str(have).upper():
+            module.warn("order %s is for product %s, not product_id %s" % (order_id, have, wanted))
+        return result
+    result = engine.create(client, create_request(params), check_mode=module.check_mode,
+                           record=records.read(params["record_path"]))
+    return keep_record(module, params["record_path"], result)
 
 
 def ensure_absent(module, client):
     params = module.params
-    order_id = params["order_id"]
-    if not order_id:
-        record = read_record(params["record_path"])
-        order_id = record and record.get("order_id")
+    order_id = params["order_id"] or (records.read(params["record_path"]) or {}).get("order_id")
     if not order_id:
         raise InputError("order_id", "is required with state=absent (or a record_path holding a record)")
-    order_id = inputs.check_order_id(order_id)
-    order = orders.get_order(client, order_id)
-    if orders.cancel_plan(order, order_id) == "noop":
-        result = dict(changed=False, order_id=order_id)
-        result.update(order_facts(order))
-        return result
-    changed = True
-    if not module.check_mode:
-        order, changed = orders.cancel_order(client, order_id, params["cancel_reason"])
-    result = dict(changed=changed, order_id=order_id)
-    result.update(order_facts(order))
-    return result
+    return engine.cancel(client, inputs.check_order_id(order_id), params["cancel_reason"],
+                         check_mode=module.check_mode)
 
 
 def main():
@@ -443,8 +389,7 @@ def main():
         supports_check_mode=True,
     )
 
-    def ensure():
-        client = client_from_module(module)
+    def ensure(client):
         if module.params["state"] == "absent":
             return ensure_absent(module, client)
         return ensure_present(module, client)

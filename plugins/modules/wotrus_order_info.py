@@ -102,23 +102,17 @@ order:
   type: dict
 '''
 
-from ansible_collections.wotrus.pki.plugins.module_utils._common import client_from_module, create_module, run
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs, orders, protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus_module import create_module, run
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import engine, inputs, orders, protocol
 
 
 def main():
     module = create_module(dict(order_id=dict(type="str", required=True)), supports_check_mode=True)
 
-    def ensure():
-        order_id = inputs.check_order_id(module.params["order_id"])
-        client = client_from_module(module)
-        order = orders.get_order(client, order_id)
-        s = orders.summary(order)
-        result = dict(changed=False, order_id=order_id, status=s["status"],
-                      issued=s["status"] == protocol.STATUS_ISSUED, is_pay=s["is_pay"],
-                      pending_link=s["pending_link"], summary=s, order=order)
-        if not result["issued"]:
-            result["waiting_for"] = orders.why_not_issued(order)
+    def ensure(client):
+        result = engine.adopt(client, inputs.check_order_id(module.params["order_id"]))
+        result.pop("created")
+        result.update(issued=result["status"] == protocol.STATUS_ISSUED, summary=orders.summary(result["order"]))
         return result
 
     run(module, ensure)

@@ -52,7 +52,7 @@ options:
     description:
       - The signed revocation letter (C(.jpg), C(.gif) or C(.pdf), at most 10 MiB, content matching the extension).
       - The API requires it for SM2 and Sectigo products; this module requires it when O(csr_encrypt) is given or
-        the order is an SM2 one.
+        the order is an SM2 one. When the API refuses a reissue for want of it, the error names this option.
     type: path
   record_path:
     description:
@@ -68,8 +68,11 @@ attributes:
     support: none
     description: No diff.
 notes:
+  - The CSR's common name and names must be the order's (a reissue keeps them); otherwise the module fails
+    naming O(csr) before anything is sent.
   - A re-run without a record re-sends the request with the same idempotence id and gets the same new order;
-    it reports C(changed=false) when the new order's C(createTime) is more than 5 minutes older than the run.
+    it reports C(changed=false). As for M(wotrus.pki.wotrus_order), only the run whose request made the new order
+    says C(changed=true) (see docs/modules.md).
 seealso:
   - module: wotrus.pki.wotrus_certificate
   - module: wotrus.pki.wotrus_revoke
@@ -116,77 +119,26 @@ order:
   type: dict
 '''
 
-import time
-
-from ansible_collections.wotrus.pki.plugins.module_utils._common import (
-    client_from_module,
-    create_module,
-    read_record,
-    run,
-    write_record,
-)
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs, orders, protocol
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import ApiError, InputError, OrderStateError
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus_module import create_module, keep_record, run
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import engine, inputs
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import record as records
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
 
 
-def new_order_facts(client, new_order_id):
-    order = orders.get_order(client, new_order_id)
-    return dict(status=orders.status_of(order), order=order), order
-
-
-def ensure_reissued(module, client):
-    p = module.params
-    order_id = inputs.check_order_id(p["order_id"])
-    reason = (p["reason"] or "").strip()
+def reissue_request(params):
+    """Check every input once and return the engine's ReissueRequest; no call is made."""
+    order_id = inputs.check_order_id(params["order_id"])
+    reason = (params["reason"] or "").strip()
     if not reason:
         raise InputError("reason", "is empty")
-    csr = inputs.csr_from_options(p)
-    csr_encrypt = inputs.load_csr(p["csr_encrypt"], "csr_encrypt") if p["csr_encrypt"] else None
-    proof = inputs.load_file(p["proof_path"], "proof_path") if p["proof_path"] else None
+    csr = inputs.csr_from_options(params)
+    csr_encrypt = inputs.load_csr(params["csr_encrypt"], "csr_encrypt") if params["csr_encrypt"] else None
+    proof = inputs.load_file(params["proof_path"], "proof_path") if params["proof_path"] else None
     if csr_encrypt and not proof:
         raise InputError("proof_path", "is required to reissue an SM2 certificate (the API requires a revocation "
                                        "letter for SM2 and Sectigo products)")
-    if p["idempotence_id"] is not None:
-        key = inputs.check_idempotence_id(p["idempotence_id"])
-    else:
-        key = orders.derive_reissue_id(order_id, csr.public_key_sha256(),
-                                       csr_encrypt.public_key_sha256() if csr_encrypt else None)
-    result = dict(order_id=order_id, idempotence_id=key)
-
-    recorded = orders.record_order_id(read_record(p["record_path"]), key)
-    if recorded:
-        facts, dummy = new_order_facts(client, recorded)
-        result.update(changed=False, new_order_id=recorded, **facts)
-        return result
-
-    old = orders.get_order(client, order_id)
-    status = orders.status_of(old)
-    if status in protocol.NOT_REISSUABLE_STATUSES:
-        raise OrderStateError("order %s is %s; only an issued certificate can be reissued" % (order_id, status))
-    if protocol.ci_get(old, "csr_Sign", "csrSign") and not proof:
-        raise InputError("proof_path", "is required: order %s is an SM2 order, and the API requires a revocation "
-                                       "letter to reissue SM2 and Sectigo products" % order_id)
-    if module.check_mode:
-        result.update(changed=True)
-        return result
-    body = orders.build_reissue_body(order_id, csr.pem, reason, key,
-                                     csr_encrypt.pem if csr_encrypt else None, proof)
-    started = time.time()
-    try:
-        new_order_id = orders.reissue(client, body)
-    except ApiError as err:
-        if not proof:
-            err.message += " (SM2 and Sectigo products need proof_path, a signed revocation letter)"
-        raise
-    facts, new_order = new_order_facts(client, new_order_id)
-    changed = orders.created_before(new_order, started) is not True
-    if p["record_path"]:
-        record = orders.make_record(key, new_order_id, reissued_from=order_id,
-                                    product_id=orders.summary(old)["product_id"],
-                                    common_name=csr.common_name, hosts=csr.dns_names)
-        changed = write_record(module, p["record_path"], record) or changed
-    result.update(changed=changed, new_order_id=new_order_id, **facts)
-    return result
+    key = inputs.check_idempotence_id(params["idempotence_id"]) if params["idempotence_id"] is not None else None
+    return engine.ReissueRequest(order_id, csr, reason, idempotence_id=key, csr_encrypt=csr_encrypt, proof=proof)
 
 
 def main():
@@ -206,9 +158,12 @@ def main():
         supports_check_mode=True,
     )
 
-    def ensure():
-        client = client_from_module(module)
-        return ensure_reissued(module, client)
+    def ensure(client):
+        params = module.params
+        csr_option = "csr_path" if params["csr_path"] else "csr"
+        result = engine.reissue(client, reissue_request(params), check_mode=module.check_mode,
+                                record=records.read(params["record_path"]), csr_option=csr_option)
+        return keep_record(module, params["record_path"], result)
 
     run(module, ensure)
 

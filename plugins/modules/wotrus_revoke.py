@@ -81,22 +81,9 @@ status:
   sample: pendingRevoke
 '''
 
-from ansible_collections.wotrus.pki.plugins.module_utils._common import client_from_module, create_module, run
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import certificates, inputs, orders, protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus_module import create_module, run
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import engine, inputs
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
-
-
-def ensure_revoked(module, client, order_id, reason, proof):
-    order = orders.get_order(client, order_id)
-    status = orders.status_of(order)
-    if certificates.revoke_plan(order, order_id) == "noop":
-        return dict(changed=False, order_id=order_id, revoke_status=None,
-                    revoked=status == protocol.STATUS_REVOKED, status=status)
-    if module.check_mode:
-        return dict(changed=True, order_id=order_id, revoke_status=None, revoked=False, status=status)
-    outcome = certificates.revoke(client, order_id, reason, proof)
-    return dict(changed=outcome.changed, order_id=order_id, revoke_status=outcome.revoke_status,
-                revoked=outcome.revoked, status=orders.status_of(outcome.order))
 
 
 def main():
@@ -105,14 +92,15 @@ def main():
              proof_path=dict(type="path", required=True)),
         supports_check_mode=True)
 
-    def ensure():
+    def ensure(client):
         order_id = inputs.check_order_id(module.params["order_id"])
         reason = module.params["reason"].strip()
         if not reason:
             raise InputError("reason", "is empty")
         proof = inputs.load_file(module.params["proof_path"], "proof_path")
-        client = client_from_module(module)
-        return ensure_revoked(module, client, order_id, reason, proof)
+        result = engine.revoke(client, order_id, reason, proof, check_mode=module.check_mode)
+        result.pop("order")
+        return result
 
     run(module, ensure)
 

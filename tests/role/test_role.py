@@ -241,11 +241,16 @@ def test_reissue_playbook_gives_a_new_key_and_certificate(role_env):
 
 
 def test_reissue_rerun_with_issued_before_reissues_nothing(role_env):
-    """An AWX relaunch of reissue.yml with certificate_reissue_issued_before set to a time before the
-    current certificates were issued: nothing is reissued, no API call (unset: the test above)."""
+    """An AWX relaunch of reissue.yml with certificate_reissue_issued_before set to the incident time,
+    just before the current orders were placed: nothing is reissued, no API call (unset: the test
+    above). The certificates' notBefore is backdated by the CA (the sandbox: 5 minutes) to before
+    that time; the order record's placing time decides, not notBefore."""
     env = role_env
-    issued = min(env.served(h).not_valid_before_utc for h in env.hosts)
-    when = (issued - datetime.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    placed = min(datetime.datetime.strptime(env.record(h)["created"], "%Y-%m-%dT%H:%M:%SZ")
+                 .replace(tzinfo=datetime.timezone.utc) for h in env.hosts)
+    when = (placed - datetime.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The CA backdated every certificate to before the incident time.
+    assert all(env.served(h).not_valid_before_utc < placed - datetime.timedelta(minutes=1) for h in env.hosts)
     serials = served_serials(env)
     before = env.counts()
     proc = env.play("reissue.yml", extra={"certificate_reissue_issued_before": when})

@@ -148,3 +148,35 @@ def http_file_matches(body, sha256, unique_value=None):
     while got and not got[-1]:
         got.pop()
     return got == http_file_lines(sha256, unique_value)
+
+
+# -- the files an order's HTTP validation needs (the role's certificate_dcv http) --
+DONE_STATES = ("completed", "validated")
+
+
+def http_validation_files(summary, names, webroot):
+    """``{host path: (content, [names], [http URLs])}`` of the names Sectigo has not
+    validated yet, from a ``status.summarize`` result of ``!getPostPaymentStatus``.
+    ``names`` are the certificate's names (used when the answer lists no domains),
+    ``webroot`` the directory each name serves over plain HTTP. Raises DcvValueError
+    when the answer has no usable CSR-hash values or a name is a wildcard."""
+    hashes = summary["csr_hash"]
+    if not hashes.get("md5") or not hashes.get("sha256"):
+        raise DcvValueError("no MD5/SHA256 in dcvStatus")
+    domains = summary["domains"] or [
+        dict(domain_name=name, dcv_status=None,
+             **domain_values(name, hashes["md5"], hashes["sha256"], hashes["unique_value"]))
+        for name in names]
+    files = {}
+    root = "/" + webroot.strip("/") if webroot.strip("/") else ""
+    for domain in domains:
+        if str(domain.get("dcv_status") or "").lower() in DONE_STATES:
+            continue
+        if not domain.get("http_file_path"):
+            raise DcvValueError("%s cannot be validated with an HTTP file (a wildcard name): use certificate_dcv "
+                                "none and validate it by CNAME" % domain["domain_name"])
+        path = root + "/" + domain["http_file_path"].lstrip("/")
+        entry = files.setdefault(path, (domain["http_file_content"], [], []))
+        entry[1].append(domain["domain_name"])
+        entry[2].append(domain["http_url"])
+    return files

@@ -8,7 +8,10 @@
 from __future__ import annotations
 
 import base64
+import collections
+import datetime
 import hashlib
+import ipaddress
 import os
 import re
 import traceback
@@ -130,18 +133,8 @@ def normalize_host(host):
 
 
 def check_hosts(hosts, option="hosts"):
-    out = []
-    for h in hosts or []:
-        if h is None or not str(h).strip():
-            raise InputError(option, "holds an empty name")
-        name = normalize_host(h)
-        labels = name[2:].split(".") if name.startswith("*.") else name.split(".")
-        if "," in name or " " in name or not all(_DNS_LABEL.match(x) for x in labels):
-            if not re.match(r"^[0-9.:a-f]+$", name):
-                raise InputError(option, "%r is not a DNS name or IP address" % str(h))
-        if name not in out:
-            out.append(name)
-    return out
+    """The names of ``hosts``, normalised by :func:`normalize_names` (values only)."""
+    return [name.value for name in normalize_names(hosts, option)]
 
 
 def check_host_name(value, option="common_name"):
@@ -336,3 +329,76 @@ def organization_post(organization, option="organization"):
     if org and not org.get("orgName"):
         raise InputError("%s.org_name" % option, "is required when organization is given")
     return org
+
+
+# -- names and times: the one place each is read -----------------------------
+Name = collections.namedtuple("Name", "kind value")
+"""One certificate name: ``kind`` is ``DNS`` or ``IP``; ``str(name.typed)``-like
+``DNS:www.example.com`` comes from :func:`typed_names`."""
+
+
+def normalize_names(names, option="hosts"):
+    """Check and normalise certificate names: DNS names lower case, IDNA
+    (punycode), no root dot, a leading ``*.`` allowed; IP addresses in their
+    canonical text. A name of digits and dots, or with ``:``, must be an IP
+    address. Duplicates are dropped, order kept. Returns ``[Name]``; raises
+    InputError naming ``option`` (and the index) for the first bad name."""
+    out = []
+    for i, raw in enumerate(names or []):
+        where = "%s[%d]" % (option, i) if len(names) > 1 else option
+        if not isinstance(raw, str) or not raw.strip():
+            raise InputError(where, "%r is not a DNS name or IP address" % (raw,))
+        text = raw.strip()
+        try:
+            name = Name("IP", str(ipaddress.ip_address(text.strip("[]"))))
+        except ValueError:
+            host = normalize_host(text)
+            labels = host[2:].split(".") if host.startswith("*.") else host.split(".")
+            if (":" in host or re.match(r"^[0-9.]+$", host) or len(host) > 253
+                    or not all(_DNS_LABEL.match(x) for x in labels)):
+                raise InputError(where, "%r is not a DNS name or IP address" % raw)
+            name = Name("DNS", host)
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def typed_names(names):
+    """``["DNS:www.example.com", "IP:192.0.2.1"]`` (what a CSR's subjectAltName wants)."""
+    return ["%s:%s" % (name.kind, name.value) for name in names]
+
+
+_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def parse_time(value, option="time", default_tz=datetime.timezone.utc):
+    """An aware UTC datetime from an ISO 8601 date-time (``Z``, an offset, or
+    none: then ``default_tz``); None for None or "". Fractions beyond
+    microseconds are cut. Raises InputError naming ``option`` otherwise."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime.datetime):
+        when = value
+    else:
+        text = str(value).strip()
+        if text[-1:] in ("Z", "z"):
+            text = text[:-1] + "+00:00"
+        if "." in text:  # Python before 3.11 (hosts run this) takes exactly 3 or 6 fractional digits
+            head, rest = text.split(".", 1)
+            digits = re.match(r"^\d*", rest).group(0)
+            text = head + ("." + (digits + "00000")[:6] if digits else "") + rest[len(digits):]
+        try:
+            if not _TIME_RE.match(text):
+                raise ValueError(text)
+            when = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            raise InputError(option, "must be an ISO 8601 date-time such as 2026-03-01T08:00:00Z (UTC when it has "
+                                     "no offset), got %r" % (value,))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=default_tz)
+    return when.astimezone(datetime.timezone.utc)
+
+
+def iso(when):
+    """``YYYY-MM-DDTHH:MM:SSZ`` of an aware datetime (the form records and plans hold)."""
+    return when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,23 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, wotrus.pki contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Orders: the Create body, idempotence ids derived from stable inputs,
-create / get / cancel / reissue, waiting for issuance, and the order record
-that lets a re-run know its order exists.
+"""Orders: the Create and Reissue bodies, idempotence ids derived from stable
+inputs, the calls create / get / cancel / reissue (each sent or retried
+safely), the order's facts read from an answer, and the cancel plan.
 
-How a run knows the order already exists (docs/modules.md):
-
-1. ``order_id`` given (the role reads it from its order record) -> adopt, GET only.
-2. ``record_path`` given and the record holds the same idempotence id -> adopt.
-3. Otherwise Create is sent with the idempotence id (given, or derived here
-   from product, names, CSR public key and month). The service returns the
-   first order for a known key, so the resend creates nothing; the answer's
-   ``createTime`` tells whether the order is older than this run.
+The order's life (which of these to call, when, and what a run may say it
+did) is engine.py's; the order record is record.py's.
 """
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
 import time
@@ -26,12 +19,12 @@ from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import protocol
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.protocol import ci_get
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import (
     ApiError,
+    InputError,
     OrderStateError,
     TransportError,
-    WaitTimeout,
 )
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.inputs import parse_time as parse_iso_time
 
-RECORD_VERSION = 1
 # Tolerance between the controller's clock and the service's createTime.
 CREATE_TIME_SKEW = 300
 # A Create with a derived idempotence id that returns an order in one of these
@@ -67,6 +60,12 @@ def derive_idempotence_id(product_id, common_name, hosts, csr_key_sha256=None, m
         "bind": (bind_rsa_product_id or "").upper(),
     }
     return "wtp-" + _sha(parts)
+
+
+def binding_sha256(binding):
+    """SHA-256 (hex) of a JSON-able dict: what binds a derived idempotence id to more than
+    the CSR's key (the role: host, certificate name, replaced serial, failed order, key)."""
+    return hashlib.sha256(json.dumps(binding, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
 def derive_reissue_id(order_id, csr_key_sha256, csr_encrypt_key_sha256=None):
@@ -167,23 +166,13 @@ def summary(order):
 
 
 def parse_time(value):
-    if not value:
-        return None
-    text = str(value).strip().replace("Z", "+00:00")
-    # Python before 3.11 takes at most 6 fractional digits.
-    if "." in text:
-        head, rest = text.split(".", 1)
-        frac = ""
-        while rest and rest[0].isdigit():
-            frac, rest = frac + rest[0], rest[1:]
-        text = head + ("." + frac[:6] if frac else "") + rest
+    """A ``createTime`` as a POSIX timestamp (without an offset it is in
+    protocol.PROVIDER_TIMEZONE), or None when absent or unreadable."""
     try:
-        when = datetime.datetime.fromisoformat(text)
-    except ValueError:
+        when = parse_iso_time(value, "createTime", default_tz=protocol.PROVIDER_TIMEZONE)
+    except InputError:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=protocol.PROVIDER_TIMEZONE)
-    return when.timestamp()
+    return when.timestamp() if when is not None else None
 
 
 def created_before(order, started_at, skew=CREATE_TIME_SKEW):
@@ -324,76 +313,3 @@ def why_not_issued(order):
     if status == protocol.STATUS_CLOSED:
         return "the order is closed (cancelled)"
     return "the order has status %s, which is not final" % status
-
-
-def wait_for_issuance(client, order_id, timeout, sleep=time.sleep, clock=time.monotonic,
-                      interval=5.0, max_interval=30.0, order=None):
-    """Poll the order until it is issued. Returns the order. Raises
-    OrderStateError on a final status other than issued, WaitTimeout when
-    ``timeout`` seconds pass (the message says what the order waits for)."""
-    deadline = clock() + float(timeout)
-    delay = float(interval)
-    polls = 0
-    while True:
-        if order is None:
-            order = get_order(client, order_id)
-            polls += 1
-        status = status_of(order)
-        if status == protocol.STATUS_ISSUED:
-            return order
-        if status in protocol.DEAD_STATUSES:
-            raise OrderStateError("order %s will not be issued: %s" % (order_id, why_not_issued(order)),
-                                  details=dict(status=status, pending_link=summary(order)["pending_link"]))
-        remaining = deadline - clock()
-        if remaining <= 0:
-            raise WaitTimeout("order %s is not issued after %ds: %s; run again later or raise wait_timeout"
-                              % (order_id, int(timeout), why_not_issued(order)),
-                              details=dict(status=status, pending_link=summary(order)["pending_link"],
-                                           is_pay=summary(order)["is_pay"], polls=polls))
-        client.log("WoTrus: order %s is %s; next look in %.0fs" % (order_id, status, min(delay, remaining)))
-        sleep(min(delay, remaining))
-        delay = min(max_interval, delay * 1.5)
-        order = None
-
-
-# -- the order record ---------------------------------------------------------
-def make_record(idempotence_id, order_id, order_id_rsa=None, product_id=None, common_name=None,
-                hosts=None, month=None, reissued_from=None, now=None):
-    """The order record a run keeps next to the certificate (JSON, no secrets)."""
-    record = {
-        "version": RECORD_VERSION,
-        "idempotence_id": idempotence_id,
-        "order_id": order_id,
-        "order_id_rsa": order_id_rsa,
-        "product_id": product_id,
-        "common_name": common_name,
-        "hosts": list(hosts or []),
-        "month": month,
-        "created": datetime.datetime.fromtimestamp(now if now is not None else time.time(),
-                                                   datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
-    if reissued_from:
-        record["reissued_from"] = reissued_from
-    return record
-
-
-def dump_record(record):
-    return json.dumps(record, indent=2, sort_keys=True) + "\n"
-
-
-def parse_record(text):
-    """A record from its JSON text, or None when the text is not a record."""
-    try:
-        record = json.loads(text)
-    except (TypeError, ValueError):
-        return None
-    if not isinstance(record, dict) or not record.get("order_id"):
-        return None
-    return record
-
-
-def record_order_id(record, idempotence_id):
-    """The recorded order id when the record belongs to ``idempotence_id``."""
-    if record and record.get("idempotence_id") == idempotence_id:
-        return record.get("order_id")
-    return None

@@ -74,7 +74,7 @@ KNOWN_STATUSES = frozenset([
 # name) is reported as it is and treated as NOT final.
 FINAL_STATUSES = frozenset([STATUS_ISSUED, STATUS_REVOKED, STATUS_REJECTED, STATUS_CLOSED])
 # States in which waiting never gives a usable certificate: final states but
-# issued, and a revocation under review. A run stops waiting (wait_for_issuance,
+# issued, and a revocation under review. A run stops waiting (engine.wait,
 # wotrus_certificate) and the role orders again.
 DEAD_STATUSES = frozenset([STATUS_REJECTED, STATUS_CLOSED, STATUS_REVOKED, STATUS_PENDING_REVOKE])
 # States in which a person has to act (validation page, manual review).
@@ -124,8 +124,22 @@ IS_PAY_UNPAID = 0
 IS_PAY_PAID = 1
 
 # Create: month values (13 and 25 are renewals that carry over remaining time).
+# The one source of the months: the modules' choices, the role's preflight (which
+# lets users ask for ORDER_MONTHS and orders the renewal months itself) and the sandbox.
 MONTHS = (12, 13, 24, 25)
 RENEWAL_MONTHS = {12: 13, 24: 25}
+ORDER_MONTHS = tuple(sorted(RENEWAL_MONTHS))
+
+# Assumption: a Reissue refused for want of the revocation letter names the
+# missing fileType / fileContent in its errorMsg (the texts require the letter
+# for SM2 and Sectigo-backed products without naming the refusal). Only then
+# does the error point at the proof option.
+PROOF_REFUSAL_WORDS = ("filetype", "filecontent")
+
+
+def refusal_wants_proof(error_msg):
+    text = str(error_msg or "").lower()
+    return any(word in text for word in PROOF_REFUSAL_WORDS)
 
 BUSINESS_CATEGORIES = (
     "Business Entity", "Private Organization", "Government Entity", "Non-Commercial Entity",

@@ -16,7 +16,7 @@ from ansible.module_utils import _internal
 # put the flag back so that the module tests that run after this file still see their warnings.
 _WAS_CONTROLLER = _internal.is_controller
 from ansible.errors import AnsibleConnectionFailure  # noqa: E402
-from ansible_collections.wotrus.pki.plugins.action import certificate_issue as P  # noqa: E402
+from ansible_collections.wotrus.pki.plugins.action import certificate_issue as issue_plugin  # noqa: E402
 _internal.is_controller = _WAS_CONTROLLER
 
 TOKEN = "tok-3f9a\"secret/+value"
@@ -45,7 +45,7 @@ def run(args, check_mode=False):
     task.check_mode = check_mode
     task.async_val = 0
     task.diff = False
-    action = P.ActionModule(task, mock.MagicMock(), mock.MagicMock(check_mode=check_mode), loader=None,
+    action = issue_plugin.ActionModule(task, mock.MagicMock(), mock.MagicMock(check_mode=check_mode), loader=None,
                             templar=None, shared_loader_obj=None)
     return action.run(task_vars=dict(inventory_hostname="web1"))
 
@@ -55,7 +55,7 @@ def no_api(monkeypatch):
     """Any use of the WoTrus client fails the test."""
     def boom(*a, **kw):
         raise AssertionError("no API client may be made")
-    monkeypatch.setattr(P, "WoTrusClient", boom)
+    monkeypatch.setattr(issue_plugin.engine, "connect", boom)
 
 
 @pytest.mark.parametrize("due", ["new", "renew", "reissue"])
@@ -87,7 +87,7 @@ def resumed():
 def test_an_unexpected_failure_ends_in_error_with_the_record_kept(monkeypatch, exc):
     def get_order(client, order_id):
         raise exc
-    monkeypatch.setattr(P.orders, "get_order", get_order)
+    monkeypatch.setattr(issue_plugin.orders, "get_order", get_order)
     out = run(task_args(resumed()))
     assert not out.get("failed"), out
     assert out["error"].startswith("web1 www: unexpected %s: " % type(exc).__name__), out["error"]
@@ -104,7 +104,7 @@ def test_an_unexpected_failure_ends_in_error_with_the_record_kept(monkeypatch, e
 def test_a_failure_before_any_order_is_an_error_without_record(monkeypatch):
     def load_csr(*a, **kw):
         raise RuntimeError("broken with %s" % TOKEN)
-    monkeypatch.setattr(P.inputs, "load_csr", load_csr)
+    monkeypatch.setattr(issue_plugin.inputs, "load_csr", load_csr)
     out = run(task_args(status("new"), csr="-----BEGIN CERTIFICATE REQUEST-----\n"))
     assert out["state"] == "error" and out.get("record") is None
     assert out["error"] == "web1 www: unexpected RuntimeError: broken with ********"
@@ -120,7 +120,36 @@ def test_bad_arguments_end_in_error_too():
 
 
 def test_scrub_reaches_every_field_and_form():
-    value = dict(a=[TOKEN, {"b": "x%sx" % P.quote(TOKEN, safe="")}], c=b"pw " + PASSWORD.encode(), d=3)
-    out = P.scrub(value, [TOKEN, PASSWORD])
+    value = dict(a=[TOKEN, {"b": "x%sx" % issue_plugin.quote(TOKEN, safe="")}], c=b"pw " + PASSWORD.encode(), d=3)
+    out = issue_plugin.scrub(value, [TOKEN, PASSWORD])
     assert out == dict(a=["********", {"b": "x********x"}], c="pw ********", d=3)
-    assert P.scrub("nothing", []) == "nothing"
+    assert issue_plugin.scrub("nothing", []) == "nothing"
+
+
+@pytest.mark.parametrize("created,line", [
+    (True, "web1 www: order ORDER-9 placed (new, 12 months, idempotence id "),
+    (False, "web1 www: existing order ORDER-9 (idempotence id "),
+])
+def test_the_progress_line_says_whether_the_create_made_the_order(monkeypatch, capsys, created, line):
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from ..module_utils._wotrus.helpers import make_csr
+
+    class Client:
+        history = []
+
+    def create(client, request, **kw):
+        return dict(changed=created, created=created, existing=not created, order_id="ORDER-9",
+                    idempotence_id=request.idempotence_id, warnings=[], order={"status": "pendingDCV"},
+                    record=request.new_record("ORDER-9"))
+
+    def wait(*a, **kw):
+        raise RuntimeError("stop here")
+    monkeypatch.setattr(issue_plugin.engine, "connect", lambda *a, **kw: Client())
+    monkeypatch.setattr(issue_plugin.engine, "create", create)
+    monkeypatch.setattr(issue_plugin.engine, "wait", wait)
+    csr = make_csr(ec.generate_private_key(ec.SECP256R1()), "www.example.com", ("www.example.com",))
+    out = run(task_args(status("new"), csr=csr))
+    assert out["record"]["order_id"] == "ORDER-9" and "stop here" in out["error"]
+    text = capsys.readouterr().out
+    assert line in text, text
+    assert ("placed" in text) is created

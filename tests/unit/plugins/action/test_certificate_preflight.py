@@ -133,3 +133,56 @@ def test_backup_keep_is_a_whole_number(keep, ok):
     assert (errors == []) is ok, errors
     if not ok:
         assert errors[0].startswith("certificate_backup_keep: must be a whole number"), errors
+def test_names_are_typed_once_for_the_csr():
+    items, errors = check([www(subject_alt_names=["Example.COM", "192.0.2.7", "2001:DB8::1", "10.0.0.1.example"])])
+    assert errors == []
+    assert items[0]["csr_subject_alt_names"] == ["DNS:www.example.com", "DNS:example.com", "IP:192.0.2.7",
+                                                 "IP:2001:db8::1", "DNS:10.0.0.1.example"]
+
+
+@pytest.mark.parametrize("name", ["999.1.1.1", "1.2.3", "a..b", "exa mple.com", "ab:cd"])
+def test_not_a_name_nor_an_address(name):
+    items, errors = check([www(subject_alt_names=[name])])
+    assert errors == ["certificate_list[0].subject_alt_names[0]: %r is not a DNS name or IP address" % name]
+
+
+@pytest.mark.parametrize("var,settings", [
+    ("certificate_reissue_proof_path", dict(certificate_reissue=True)),
+    ("certificate_revoke_proof_path", dict(certificate_revoke=True, certificate_revoke_reason="key compromise")),
+])
+def test_a_proof_file_with_the_wrong_content_is_refused_under_the_role_variable(tmp_path, var, settings):
+    letter = tmp_path / "letter.pdf"
+    letter.write_bytes(b"GIF89a not a pdf")
+    items, errors = check([www()], settings=dict(settings, **{var: str(letter)}))
+    assert len(errors) == 1 and errors[0].startswith(var + ": ") and "is named .pdf but its content is a .gif" \
+        in errors[0], errors
+    assert "proof_path:" not in errors[0].replace(var, "")
+    letter.write_bytes(b"%PDF-1.4 a letter")
+    assert check([www()], settings=dict(settings, **{var: str(letter)}))[1] == []
+
+
+def test_the_api_address_comes_from_the_environment_once(monkeypatch):
+    from ansible_collections.wotrus.pki.plugins.action.certificate_preflight import Checker as checker_class
+    monkeypatch.setenv("WOTRUS_API_URL", "http://example.com:8443")
+    monkeypatch.setenv("WOTRUS_CA_PATH", "/ca.pem")
+    c = checker_class(dict(DEFAULTS), dict(certificate_api_url=""))
+    c.run([www()])
+    assert c.errors and c.errors[0].startswith("certificate_api_url: must be https://"), c.errors
+    monkeypatch.setenv("WOTRUS_API_URL", "https://api.example.com")
+    c = checker_class(dict(DEFAULTS), dict(certificate_api_url=""))
+    c.run([www()])
+    assert c.errors == [] and c.connection == dict(api_url="https://api.example.com", ca_path="/ca.pem")
+
+
+def test_the_role_months_are_protocols_order_months():
+    import os
+    import yaml
+    from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import protocol
+    spec_path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "certificate", "meta",
+                             "argument_specs.yml")
+    with open(spec_path) as f:
+        options = yaml.safe_load(f)["argument_specs"]["main"]["options"]
+    assert tuple(options["certificate_month"]["choices"]) == protocol.ORDER_MONTHS
+    assert tuple(options["certificate_list"]["options"]["month"]["choices"]) == protocol.ORDER_MONTHS
+    assert check([www(month=13)])[1] == ["certificate_list[0].month: must be 12 or 24 (the role orders 13 or 25 "
+                                         "itself on renewal), got 13"]

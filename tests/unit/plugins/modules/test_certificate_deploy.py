@@ -19,8 +19,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
+from ansible_collections.wotrus.pki.plugins.module_utils import _role_status as role_status
 from ansible_collections.wotrus.pki.plugins.module_utils import _x509
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import record as records
 from ansible_collections.wotrus.pki.plugins.modules import certificate_deploy
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
@@ -88,7 +90,7 @@ class Host(object):
         self.write(self.key_path, key_pem(old_key), 0o600)
         self.old_record = dict(order_id="OLD", deployed_order_id="OLD", deployed_serial="A", idempotence_id="i-old",
                                status="issued", key="staged")
-        self.write(self.record_path, C.dump_record(self.old_record).encode(), 0o600)
+        self.write(self.record_path, records.dumps(self.old_record).encode(), 0o600)
         self.new_key = new_key()
         self.write(self.staged_key_path, key_pem(self.new_key), 0o600)
         self.write(self.csr_path, b"-----BEGIN CERTIFICATE REQUEST-----\n...\n", 0o644)
@@ -231,7 +233,7 @@ def test_record_with_a_serial_in_the_old_format_is_not_rewritten(host, capsys):
     run(host.args(), capsys)
     rec = json.loads(host.read(host.record_path))
     rec["deployed_serial"] = "B"
-    host.write(host.record_path, C.dump_record(rec).encode(), 0o600)
+    host.write(host.record_path, records.dumps(rec).encode(), 0o600)
     again = run(host.args(record=rec), capsys)
     assert again["changed"] is False and again["record_changed"] is False, again
     assert again["serial"] == "0B"
@@ -377,7 +379,7 @@ def test_record_only_is_written_when_the_order_is_not_issued(host, capsys):
     rec = dict(host.old_record, order_id="NEW", status="pendingDCV", pending_link="https://x/y.html")
     result = run(host.args(certificate=None, record=rec), capsys)
     assert result["changed"] is True and result["deployed"] is False and result["record_changed"] is True
-    assert json.loads(host.read(host.record_path)) == rec and mode(host.record_path) == 0o600
+    assert json.loads(host.read(host.record_path)) == dict(rec, version=1) and mode(host.record_path) == 0o600
     for name in USER_FILES + ("www.key.pending",):
         assert host.snapshot()[name] == host.before[name]
 
@@ -498,7 +500,7 @@ def test_a_deploy_killed_after_the_swap_is_finished_by_the_next_run(host, capsys
     deploy reloads the services and writes the record, and writes no new version."""
     run(host.args(), capsys)
     with open(host.record_path, "w") as f:  # as it was before the swap: the order not deployed yet
-        f.write(C.dump_record(dict(host.old_record, order_id="NEW")))
+        f.write(records.dumps(dict(host.old_record, order_id="NEW")))
     host.write(host.staged_key_path, key_pem(host.new_key), 0o600)
     reloads = host.d / "reloads"
     result = run(host.args(services=[dict(name="nginx", test=["true"], reload=["sh", "-c", "echo x >> %s" % reloads])]),

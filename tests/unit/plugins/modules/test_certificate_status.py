@@ -16,6 +16,7 @@ from ansible_collections.wotrus.pki.plugins.modules import certificate_status
 
 def run(tmp_path, capsys, **extra):
     args = dict(name="www", cert_path=str(tmp_path / "www.crt"), key_path=str(tmp_path / "www.key"),
+                record_path=str(tmp_path / "www.crt.wotrus.json"), staged_key_path=str(tmp_path / "www.key.pending"),
                 common_name="www.example.com", product_id="30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D")
     args.update(extra)
     with patch_module_args(args):

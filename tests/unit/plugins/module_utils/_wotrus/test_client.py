@@ -124,7 +124,7 @@ class _Module(object):
     (False, "/tmp/roots.pem", False, "ca_path /tmp/roots.pem is ignored while validate_certs is false"),
 ])
 def test_client_from_module_warns_when_not_verifying(validate_certs, ca_path, verify, warned, roots_pem):
-    from ansible_collections.wotrus.pki.plugins.module_utils._common import client_from_module
+    from ansible_collections.wotrus.pki.plugins.module_utils._wotrus_module import client_from_module
     ca_path = roots_pem if ca_path == "ROOTS" else ca_path
     verify = roots_pem if verify == "ROOTS" else verify
     module = _Module(validate_certs=validate_certs, ca_path=ca_path)

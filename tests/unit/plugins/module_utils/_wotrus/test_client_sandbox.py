@@ -13,10 +13,10 @@ import uuid
 
 import pytest
 
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import certificates, orders, protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import certificates, engine, orders, protocol
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.client import WoTrusClient
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import TransportError
-from ansible_collections.wotrus.pki.plugins.modules import wotrus_order, wotrus_revoke
+from ansible_collections.wotrus.pki.plugins.modules import wotrus_order
 
 from .helpers import key, make_csr
 
@@ -57,7 +57,7 @@ def new_order(sb, issued=True):
                                     organization={"orgName": "Example Ltd"})
     order_id = orders.create_order(c, body).order_id
     if issued:
-        orders.wait_for_issuance(c, order_id, 30, interval=0.1)
+        engine.wait(c, order_id, 30, interval=0.2).raise_unless_issued(order_id, 30)
     return order_id
 
 
@@ -135,8 +135,8 @@ def test_twenty_parallel_revokes_of_one_order(sb):
     order_id = new_order(sb)
 
     def work():
-        module = Module()
-        return wotrus_revoke.ensure_revoked(module, make_client(sb), order_id, "key compromise", PROOF)
+        # What wotrus_revoke runs: the engine's revoke.
+        return engine.revoke(make_client(sb), order_id, "key compromise", PROOF)
 
     results = run_parallel(20, work)  # an exception in any run fails the test
     assert sum(1 for r in results if r["changed"]) == 1

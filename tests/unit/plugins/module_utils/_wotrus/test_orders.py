@@ -8,9 +8,7 @@ import datetime
 import pytest
 
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import certificates, orders, protocol
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import OrderStateError, WaitTimeout
-
-from .helpers import client, ok
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import OrderStateError
 
 
 @pytest.mark.parametrize("sent,read", [
@@ -33,35 +31,6 @@ def test_status_is_read_case_insensitively(sent, read):
 def test_no_status_is_none():
     assert orders.status_of({}) is None
     assert protocol.canonical_status(None) is None
-
-
-def test_wait_returns_at_once_on_issued_in_any_casing():
-    c = client([])
-    order = orders.wait_for_issuance(c, "x", 0, sleep=lambda s: None, order={"status": "Issued"})
-    assert order == {"status": "Issued"}
-    assert c.fake.requests == []
-
-
-def test_wait_polls_until_issued_in_another_casing():
-    c = client([ok({"status": "PENDINGDCV"}), ok({"status": "ISSUED"})])
-    ticks = iter(range(100))
-    order = orders.wait_for_issuance(c, "x", 60, sleep=lambda s: None, clock=lambda: next(ticks))
-    assert order["status"] == "ISSUED"
-    assert len(c.fake.requests) == 2
-
-
-def test_wait_stops_on_dead_status_in_any_casing():
-    c = client([])
-    with pytest.raises(OrderStateError) as ei:
-        orders.wait_for_issuance(c, "x", 60, sleep=lambda s: None, order={"status": "REJECTED"})
-    assert "rejected" in str(ei.value)
-
-
-def test_unknown_status_is_waited_on_not_final():
-    c = client([])
-    with pytest.raises(WaitTimeout) as ei:
-        orders.wait_for_issuance(c, "x", 0, sleep=lambda s: None, order={"status": "Reissued"})
-    assert "Reissued" in str(ei.value)
 
 
 def test_why_not_issued_reads_any_casing():

@@ -1,44 +1,36 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, wotrus.pki contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the certificate role's target-side modules (certificate_status,
-certificate_deploy) and its controller-side action plugin share: where the
-order record and the staged key live, what the record holds, and how a
-certificate on disk is judged (due for nothing, new, resume, renew, reissue,
-revoke).
+"""The certificate role's due logic: what its host-side modules
+(certificate_status, certificate_deploy) and its controller-side action
+plugin share -- where the staged key and CSR live, and how a certificate on
+disk and its order record are judged (due for nothing, new, resume, renew,
+reissue, revoke).
 
-The order record is JSON next to the certificate (``<cert_path>.wotrus.json``
-by default, mode 0600, no secret in it). It extends
-``orders.make_record`` with what the role needs to resume and renew:
+The order record's schema, reading and text are ``_wotrus/record.py``'s; the
+role's record adds the fields listed there (purpose, key, replaces_serial,
+deployed_*, revoke_*, dcv_*). The latest order is "pending" while
+``order_id != deployed_order_id``: the next run resumes it (GET, never
+Create) -- unless its product, common name or names are no longer the ones
+wanted: then it is left as it is (it can be cancelled with
+wotrus.pki.wotrus_order state=absent) and the certificate is judged as if
+there were no pending order.
 
-* ``order_id`` / ``idempotence_id`` / ``status`` / ``pending_link``: the latest
-  order placed for this certificate and what the API last said about it;
-* ``purpose`` (new, renew, reissue), ``key`` (``staged``: the CSR was made
-  from ``<key_path>.pending``; ``current``: from ``key_path``),
-  ``replaces_serial``;
-* ``deployed_order_id`` / ``deployed_serial`` / ``deployed_not_after`` /
-  ``deployed_at``: what is on disk now.
-
-The latest order is "pending" while ``order_id != deployed_order_id``: the
-next run resumes it (GET, never Create) -- unless its product, common name or
-names are no longer the ones wanted: then it is left as it is (it can be
-cancelled with wotrus.pki.wotrus_order state=absent) and the certificate is
-judged as if there were no pending order.
-
-Private keys are read here only to compare public keys; nothing returns
-key material. Everything X.509 is in ``_x509`` (which runs with the
-cryptography that distributions ship).
+Inputs arrive checked and normalised by the role's preflight (names, months,
+paths, times); nothing here checks them again. Private keys are read only to
+compare public keys; nothing returns key material. Everything X.509 is in
+``_x509`` (which runs with the cryptography that distributions ship).
 """
 
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import re
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _x509
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs, protocol
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import record as records
 
 RECORD_SUFFIX = ".wotrus.json"
 STAGED_KEY_SUFFIX = ".pending"
@@ -74,8 +66,7 @@ def utc_now():
     return datetime.datetime.now(datetime.timezone.utc)
 
 
-def iso(when):
-    return when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+iso = inputs.iso
 
 
 def read_bytes(path):
@@ -86,19 +77,6 @@ def read_bytes(path):
         return None
 
 
-def read_record(path):
-    data = read_bytes(path)
-    if data is None:
-        return None
-    try:
-        record = json.loads(data.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
-def dump_record(record):
-    return json.dumps(record, indent=2, sort_keys=True) + "\n"
 
 
 def load_cert_file(path):
@@ -126,26 +104,6 @@ def missing_dirs(paths):
     return sorted(set(d for d in (os.path.dirname(x) for x in paths if x) if d and not os.path.isdir(d)))
 
 
-def parse_time(value):
-    """A UTC datetime from ``YYYY-MM-DDTHH:MM:SSZ`` (what the role's preflight hands on), or
-    from an ISO 8601 date-time with an offset; None when empty. Without an offset it is UTC."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime.datetime):
-        when = value
-    else:
-        text = str(value).strip()
-        if text[-1:] in ("Z", "z"):
-            text = text[:-1] + "+00:00"
-        # fromisoformat before Python 3.11 (which hosts run this with) takes only 3 or 6 digits of a
-        # second's fraction, after a dot: give it 6.
-        text = re.sub(r"[.,](\d+)", lambda m: "." + (m.group(1) + "00000")[:6], text, count=1)
-        when = datetime.datetime.fromisoformat(text)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when.astimezone(datetime.timezone.utc)
-
-
 def pending_order_change(rec, p):
     """How the record's pending order differs from what the certificate now wants (its product,
     common name or names), in words; None when it is the same (or the record does not say)."""
@@ -164,13 +122,28 @@ def pending_order_change(rec, p):
     return "; ".join(changes) or None
 
 
+def ordered_at(rec, cert):
+    """When the deployed certificate's order was placed, and what says so: the record's
+    ``created`` (controller clock, when its order was placed or reissued) when the record's
+    order is the deployed one, else its ``deployed_at``, else the certificate's notBefore
+    (which CAs backdate, the sandbox by 5 minutes)."""
+    if rec.get("order_id") and rec.get("order_id") == rec.get("deployed_order_id"):
+        placed = records.placed_at(rec)
+        if placed is not None:
+            return placed, "ordered"
+    deployed = records.placed_at(dict(created=rec.get("deployed_at")))
+    if deployed is not None:
+        return deployed, "deployed"
+    return _x509.not_before(cert), "issued (notBefore)"
+
+
 def compute_status(p, now=None):
     """The state of one certificate on this host and what is due.
 
     ``p`` holds the options of certificate_status (paths already defaulted).
     """
     now = now or utc_now()
-    record = read_record(p["record_path"])
+    record = records.read(p["record_path"])
     cert = load_cert_file(p["cert_path"])
     staged_exists = os.path.exists(p["staged_key_path"])
     key_spki = _x509.private_key_spki(p["key_path"])
@@ -229,11 +202,13 @@ def compute_status(p, now=None):
             return out
     elif pending:
         out["failed_order_id"] = rec.get("order_id")
-    issued_before = parse_time(p.get("reissue_issued_before"))
+    issued_before = inputs.parse_time(p.get("reissue_issued_before"), "reissue_issued_before")
     skip_reissue = None
-    if p["reissue"] and deployed_here and issued_before is not None and _x509.not_before(cert) >= issued_before:
-        skip_reissue = "issued at %s, not before reissue_issued_before %s: not reissued" % (
-            out["not_before"], iso(issued_before))
+    if p["reissue"] and deployed_here and issued_before is not None:
+        ordered, what = ordered_at(rec, cert)
+        if ordered >= issued_before:
+            skip_reissue = "%s at %s, not before reissue_issued_before %s: not reissued" % (
+                what, iso(ordered), iso(issued_before))
     if out["due"] == DUE_NONE:
         if p["reissue"] and deployed_here and rec.get("deployed_order_id") and not skip_reissue:
             out["order_id"] = rec.get("deployed_order_id")
@@ -251,6 +226,8 @@ def compute_status(p, now=None):
             due(DUE_NEW, "the product changed from %s to %s" % (rec.get("product_id"), p["product_id"]))
         elif rec.get("revoked_order_id") and rec.get("revoked_order_id") == rec.get("deployed_order_id"):
             due(DUE_NEW, "the deployed certificate was revoked (order %s)" % rec.get("revoked_order_id"))
+        elif p.get("force_renew"):
+            due(DUE_RENEW, "a renewal was forced (force_renew)")
         elif float(out["days_left"] or 0) < float(p["renew_before_days"]):
             due(DUE_RENEW, "%.1f days left, fewer than renew_before_days %s"
                 % (float(out["days_left"] or 0), p["renew_before_days"]))

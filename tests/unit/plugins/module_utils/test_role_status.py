@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""_certificate.compute_status: every ``due`` outcome, on files in a temp dir."""
+"""_role_status.compute_status: every ``due`` outcome, on files in a temp dir."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.wotrus.pki.plugins.module_utils import _certificate as C
+from ansible_collections.wotrus.pki.plugins.module_utils import _role_status as role_status
 from ansible_collections.wotrus.pki.plugins.module_utils import _x509
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import record as records
 
 NOW = datetime.datetime(2026, 3, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
 PRODUCT = "30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D"
@@ -52,8 +54,8 @@ class Host(object):
         self.dir = tmp_path
         self.cert_path = str(tmp_path / "www.crt")
         self.key_path = str(tmp_path / "www.key")
-        self.record_path = C.default_record_path(self.cert_path)
-        self.staged_key_path = C.default_staged_key_path(self.key_path)
+        self.record_path = role_status.default_record_path(self.cert_path)
+        self.staged_key_path = role_status.default_staged_key_path(self.key_path)
         self.key = None
         self.cert = None
 
@@ -66,7 +68,7 @@ class Host(object):
         return p
 
     def status(self, **kw):
-        return C.compute_status(self.params(**kw), now=NOW)
+        return role_status.compute_status(self.params(**kw), now=NOW)
 
     def write_key(self, key=None):
         self.key = key or new_key()
@@ -87,7 +89,7 @@ class Host(object):
             rec["deployed_serial"] = _x509.serial_hex(self.cert)
         rec.update(kw)
         with open(self.record_path, "w") as f:
-            f.write(C.dump_record(rec))
+            f.write(records.dumps(rec))
         return rec
 
     def deploy(self, **cert_kw):
@@ -111,7 +113,7 @@ def host(tmp_path):
 def test_deployed_and_not_due(host):
     host.deploy()
     st = host.status()
-    assert st["due"] == C.DUE_NONE, st["why"]
+    assert st["due"] == role_status.DUE_NONE, st["why"]
     assert st["deployed"] is True and st["matches_key"] is True and st["names_match"] is True
     assert st["serial"] == "1234ABCD"
     assert st["days_left"] == pytest.approx(65, abs=0.01)
@@ -124,7 +126,7 @@ def test_deployed_and_not_due(host):
 def test_serial_comparison_ignores_case(host):
     host.deploy()
     host.write_record(deployed_serial="1234abcd")
-    assert host.status()["due"] == C.DUE_NONE
+    assert host.status()["due"] == role_status.DUE_NONE
 
 
 def test_serial_shown_as_openssl_does_and_old_records_still_match(host):
@@ -133,16 +135,16 @@ def test_serial_shown_as_openssl_does_and_old_records_still_match(host):
     # A record written before serials kept their leading zero.
     host.write_record(deployed_serial="59B")
     st = host.status()
-    assert st["due"] == C.DUE_NONE, st["why"]
+    assert st["due"] == role_status.DUE_NONE, st["why"]
     host.write_record(deployed_serial="59C")
-    assert host.status()["due"] == C.DUE_NEW
+    assert host.status()["due"] == role_status.DUE_NEW
 
 
 # -- new ----------------------------------------------------------------------
 
 def test_nothing_on_disk_is_new_with_a_new_key(host):
     st = host.status(key_rotation="never")
-    assert st["due"] == C.DUE_NEW and "no certificate at %s" % host.cert_path in st["why"]
+    assert st["due"] == role_status.DUE_NEW and "no certificate at %s" % host.cert_path in st["why"]
     assert st["deployed"] is False and st["record"] is None
     # A new certificate always gets a new key, whatever key_rotation says.
     assert st["new_key"] is True and st["key"] == "staged" and st["csr_key_path"] == host.staged_key_path
@@ -157,7 +159,7 @@ def test_missing_or_corrupt_record_means_not_deployed_by_this_role(host, content
         f.write(content)
     st = host.status()
     assert st["record"] is None
-    assert st["due"] == C.DUE_NEW and "was not deployed by this role" in st["why"]
+    assert st["due"] == role_status.DUE_NEW and "was not deployed by this role" in st["why"]
     assert "serial 1234ABCD" in st["why"]
     assert st["replaces_serial"] == "1234ABCD" and st["new_key"] is True
 
@@ -166,7 +168,7 @@ def test_record_for_another_serial_is_new(host):
     host.deploy()
     host.write_record(deployed_serial="DEADBEEF")
     st = host.status()
-    assert st["due"] == C.DUE_NEW and "not deployed by this role" in st["why"]
+    assert st["due"] == role_status.DUE_NEW and "not deployed by this role" in st["why"]
 
 
 def test_unparsable_certificate_is_new(host):
@@ -174,7 +176,7 @@ def test_unparsable_certificate_is_new(host):
     with open(host.cert_path, "wb") as f:
         f.write(b"-----BEGIN CERTIFICATE-----\nnonsense\n-----END CERTIFICATE-----\n")
     st = host.status()
-    assert st["deployed"] is False and st["due"] == C.DUE_NEW and "no certificate" in st["why"]
+    assert st["deployed"] is False and st["due"] == role_status.DUE_NEW and "no certificate" in st["why"]
 
 
 def test_certificate_and_key_mismatch_is_new(host):
@@ -182,7 +184,7 @@ def test_certificate_and_key_mismatch_is_new(host):
     host.write_key()  # another key at key_path
     st = host.status(key_rotation="never")
     assert st["matches_key"] is False
-    assert st["due"] == C.DUE_NEW and "does not match the key at %s" % host.key_path in st["why"]
+    assert st["due"] == role_status.DUE_NEW and "does not match the key at %s" % host.key_path in st["why"]
     assert st["new_key"] is True and st["csr_key_path"] == host.staged_key_path
 
 
@@ -190,31 +192,31 @@ def test_missing_key_is_new(host):
     host.deploy()
     os.unlink(host.key_path)
     st = host.status()
-    assert st["matches_key"] is False and st["due"] == C.DUE_NEW
+    assert st["matches_key"] is False and st["due"] == role_status.DUE_NEW
 
 
 def test_changed_names_are_new(host):
     host.deploy()
     st = host.status(subject_alt_names=list(SANS) + ["api.example.com"])
-    assert st["names_match"] is False and st["due"] == C.DUE_NEW and "names differ" in st["why"]
+    assert st["names_match"] is False and st["due"] == role_status.DUE_NEW and "names differ" in st["why"]
     st = host.status(common_name="example.com", subject_alt_names=["example.com"])
-    assert st["due"] == C.DUE_NEW
+    assert st["due"] == role_status.DUE_NEW
     # Case and order of the names do not matter.
-    assert host.status(subject_alt_names=["EXAMPLE.com", "www.example.com"])["due"] == C.DUE_NONE
+    assert host.status(subject_alt_names=["EXAMPLE.com", "www.example.com"])["due"] == role_status.DUE_NONE
 
 
 def test_changed_product_is_new(host):
     host.deploy()
     st = host.status(product_id=OTHER_PRODUCT)
-    assert st["due"] == C.DUE_NEW and "product changed" in st["why"]
-    assert host.status(product_id=PRODUCT.lower())["due"] == C.DUE_NONE
+    assert st["due"] == role_status.DUE_NEW and "product changed" in st["why"]
+    assert host.status(product_id=PRODUCT.lower())["due"] == role_status.DUE_NONE
 
 
 def test_revoked_certificate_is_new(host):
     host.deploy()
     host.write_record(revoked_order_id="ORDER-1", revoke_status="revoked")
     st = host.status()
-    assert st["due"] == C.DUE_NEW and "revoked" in st["why"]
+    assert st["due"] == role_status.DUE_NEW and "revoked" in st["why"]
 
 
 # -- resume -------------------------------------------------------------------
@@ -225,7 +227,7 @@ def test_pending_order_is_resumed(host, status):
     host.stage_key()
     host.write_record(order_id="ORDER-2", status=status, key="staged", pending_link="https://x/y.html")
     st = host.status()
-    assert st["due"] == C.DUE_RESUME, st["why"]
+    assert st["due"] == role_status.DUE_RESUME, st["why"]
     assert st["order_id"] == "ORDER-2" and st["key"] == "staged"
     assert st["new_key"] is False and st["csr_key_path"] is None
     assert "ORDER-2" in st["why"]
@@ -237,21 +239,21 @@ def test_pending_order_without_a_deployed_certificate_is_resumed(host):
         json.dump(dict(order_id="ORDER-9", idempotence_id="i", status="pendingDCV", key="staged",
                        product_id=PRODUCT), f)
     st = host.status()
-    assert st["due"] == C.DUE_RESUME and st["order_id"] == "ORDER-9"
+    assert st["due"] == role_status.DUE_RESUME and st["order_id"] == "ORDER-9"
 
 
 def test_pending_order_for_the_current_key_is_resumed_without_staged_key(host):
     host.deploy()
     host.write_record(order_id="ORDER-2", status="pendingDCV", key="current")
     st = host.status()
-    assert st["due"] == C.DUE_RESUME and st["key"] == "current"
+    assert st["due"] == role_status.DUE_RESUME and st["key"] == "current"
 
 
 def test_pending_order_whose_staged_key_is_gone_is_ordered_again(host):
     host.deploy()
     host.write_record(order_id="ORDER-2", status="pendingDCV", key="staged")
     st = host.status()
-    assert st["due"] == C.DUE_NEW and "which is gone" in st["why"]
+    assert st["due"] == role_status.DUE_NEW and "which is gone" in st["why"]
     assert st["failed_order_id"] == "ORDER-2" and st["new_key"] is True
 
 
@@ -261,14 +263,14 @@ def test_dead_pending_order_is_not_resumed(host, status):
     with open(host.record_path, "w") as f:
         json.dump(dict(order_id="ORDER-3", status=status, key="staged", product_id=PRODUCT), f)
     st = host.status()
-    assert st["due"] == C.DUE_NEW and st["failed_order_id"] == "ORDER-3" and st["order_id"] is None
+    assert st["due"] == role_status.DUE_NEW and st["failed_order_id"] == "ORDER-3" and st["order_id"] is None
 
 
 def test_dead_pending_order_beside_a_good_certificate_is_nothing(host):
     host.deploy()
     host.write_record(order_id="ORDER-3", status="rejected")
     st = host.status()
-    assert st["due"] == C.DUE_NONE and st["failed_order_id"] == "ORDER-3"
+    assert st["due"] == role_status.DUE_NONE and st["failed_order_id"] == "ORDER-3"
 
 
 def pending_record(host, **kw):
@@ -278,14 +280,14 @@ def pending_record(host, **kw):
                common_name=CN, hosts=list(SANS), month=12, pending_link="https://x/y.html")
     rec.update(kw)
     with open(host.record_path, "w") as f:
-        f.write(C.dump_record(rec))
+        f.write(records.dumps(rec))
     return rec
 
 
 def test_pending_order_for_the_same_inputs_is_resumed(host):
     pending_record(host, hosts=["EXAMPLE.com", "www.example.com."])  # case, order, root dot aside
     st = host.status(subject_alt_names=["example.com", "www.example.com"])
-    assert st["due"] == C.DUE_RESUME and st["order_id"] == "ORDER-5", st["why"]
+    assert st["due"] == role_status.DUE_RESUME and st["order_id"] == "ORDER-5", st["why"]
 
 
 @pytest.mark.parametrize("change,kw,words", [
@@ -296,7 +298,7 @@ def test_pending_order_for_the_same_inputs_is_resumed(host):
 def test_pending_order_for_other_inputs_is_not_resumed(host, change, kw, words):
     pending_record(host, **kw)
     st = host.status()
-    assert st["due"] == C.DUE_NEW, (change, st["why"])
+    assert st["due"] == role_status.DUE_NEW, (change, st["why"])
     assert st["order_id"] is None and st["failed_order_id"] == "ORDER-5"
     assert words in st["why"] and "order ORDER-5 (pendingDCV) is not resumed" in st["why"]
     assert "wotrus.pki.wotrus_order state=absent order_id=ORDER-5" in st["why"]
@@ -309,10 +311,10 @@ def test_pending_order_for_other_names_beside_a_good_certificate(host):
     rec = host.write_record(order_id="ORDER-6", status="pendingDCV", key="staged", common_name=CN,
                             hosts=["www.exmaple.com"])
     st = host.status()
-    assert st["due"] == C.DUE_NONE and "order ORDER-6 (pendingDCV) is not resumed" in st["why"], st["why"]
+    assert st["due"] == role_status.DUE_NONE and "order ORDER-6 (pendingDCV) is not resumed" in st["why"], st["why"]
     assert st["failed_order_id"] == rec["order_id"]
     st = host.status(subject_alt_names=["www.example.com", "api.example.com"])
-    assert st["due"] == C.DUE_NEW and "names differ" in st["why"] and "not resumed" in st["why"]
+    assert st["due"] == role_status.DUE_NEW and "names differ" in st["why"] and "not resumed" in st["why"]
 
 
 # -- renew --------------------------------------------------------------------
@@ -320,7 +322,7 @@ def test_pending_order_for_other_names_beside_a_good_certificate(host):
 def test_renew_by_days_left_orders_month_13(host):
     host.deploy(days_after=20)
     st = host.status()
-    assert st["due"] == C.DUE_RENEW and "20.0 days left" in st["why"]
+    assert st["due"] == role_status.DUE_RENEW and "20.0 days left" in st["why"]
     assert st["month"] == 13 and st["replaces_serial"] == "1234ABCD"
     assert st["new_key"] is True and st["key"] == "staged" and st["csr_key_path"] == host.staged_key_path
 
@@ -332,15 +334,15 @@ def test_renew_of_a_24_month_certificate_orders_25(host):
 
 def test_renew_days_threshold_is_strict(host):
     host.deploy(days_after=30)
-    assert host.status(renew_before_days=30)["due"] == C.DUE_NONE
-    assert host.status(renew_before_days=30.01)["due"] == C.DUE_RENEW
+    assert host.status(renew_before_days=30)["due"] == role_status.DUE_NONE
+    assert host.status(renew_before_days=30.01)["due"] == role_status.DUE_RENEW
 
 
 def test_expired_certificate_is_renewed_without_carry_over(host):
     host.deploy(days_before=400, days_after=-2)
     st = host.status()
     assert st["days_left"] < 0
-    assert st["due"] == C.DUE_RENEW and st["month"] == 12
+    assert st["due"] == role_status.DUE_RENEW and st["month"] == 12
     assert host.status(month=24)["month"] == 24
 
 
@@ -348,16 +350,16 @@ def test_renew_by_percent_left(host):
     # 100 days of life, 40 left: 40 %.
     host.deploy(days_before=60, days_after=40)
     st = host.status(renew_before_days=30, renew_before_percent=0)
-    assert st["due"] == C.DUE_NONE and st["percent_left"] == pytest.approx(40.0)
+    assert st["due"] == role_status.DUE_NONE and st["percent_left"] == pytest.approx(40.0)
     st = host.status(renew_before_days=30, renew_before_percent=50)
-    assert st["due"] == C.DUE_RENEW and "40.0% of the lifetime left" in st["why"] and st["month"] == 13
-    assert host.status(renew_before_days=30, renew_before_percent=40)["due"] == C.DUE_NONE
+    assert st["due"] == role_status.DUE_RENEW and "40.0% of the lifetime left" in st["why"] and st["month"] == 13
+    assert host.status(renew_before_days=30, renew_before_percent=40)["due"] == role_status.DUE_NONE
 
 
 def test_renew_with_key_rotation_never_keeps_the_key(host):
     host.deploy(days_after=10)
     st = host.status(key_rotation="never")
-    assert st["due"] == C.DUE_RENEW
+    assert st["due"] == role_status.DUE_RENEW
     assert st["new_key"] is False and st["key"] == "current" and st["csr_key_path"] == host.key_path
 
 
@@ -371,7 +373,7 @@ def test_renew_with_key_rotation_always_makes_a_new_key(host):
     (12, 10, 13), (24, 10, 25), (12, 0, 12), (12, -1, 12), (12, None, 12), (13, 5, 13), (25, 5, 25), ("12", 1, 13),
 ])
 def test_renewal_month(month, days_left, want):
-    assert C.renewal_month(month, days_left) == want
+    assert role_status.renewal_month(month, days_left) == want
 
 
 # -- reissue / revoke -----------------------------------------------------------
@@ -379,7 +381,7 @@ def test_renewal_month(month, days_left, want):
 def test_reissue_of_the_deployed_order(host):
     host.deploy()
     st = host.status(reissue=True, key_rotation="never")
-    assert st["due"] == C.DUE_REISSUE and st["order_id"] == "ORDER-1"
+    assert st["due"] == role_status.DUE_REISSUE and st["order_id"] == "ORDER-1"
     assert st["new_key"] is True and st["csr_key_path"] == host.staged_key_path
     assert st["replaces_serial"] == "1234ABCD" and st["month"] == 12
 
@@ -389,16 +391,16 @@ def test_reissue_only_certificates_issued_before(host):
     earlier = (NOW - datetime.timedelta(days=11)).strftime("%Y-%m-%dT%H:%M:%SZ")
     later = (NOW - datetime.timedelta(days=9)).strftime("%Y-%m-%dT%H:%M:%SZ")
     st = host.status(reissue=True, reissue_issued_before=earlier)
-    assert st["due"] == C.DUE_NONE and "not reissued" in st["why"] and earlier in st["why"], st["why"]
+    assert st["due"] == role_status.DUE_NONE and "not reissued" in st["why"] and earlier in st["why"], st["why"]
     assert st["order_id"] is None and st["new_key"] is False
-    assert host.status(reissue=True, reissue_issued_before=later)["due"] == C.DUE_REISSUE
+    assert host.status(reissue=True, reissue_issued_before=later)["due"] == role_status.DUE_REISSUE
     # With an offset, and unset.
     at_19_in_beijing = (NOW - datetime.timedelta(days=10)).strftime("%Y-%m-%dT19:00:00+08:00")  # 11:00Z
-    assert host.status(reissue=True, reissue_issued_before=at_19_in_beijing)["due"] == C.DUE_NONE
-    assert host.status(reissue=True, reissue_issued_before=None)["due"] == C.DUE_REISSUE
+    assert host.status(reissue=True, reissue_issued_before=at_19_in_beijing)["due"] == role_status.DUE_NONE
+    assert host.status(reissue=True, reissue_issued_before=None)["due"] == role_status.DUE_REISSUE
     # A certificate issued after the time but due for renewal is still renewed.
     host.deploy(days_before=10, days_after=5)
-    assert host.status(reissue=True, reissue_issued_before=earlier)["due"] == C.DUE_RENEW
+    assert host.status(reissue=True, reissue_issued_before=earlier)["due"] == role_status.DUE_RENEW
 
 
 @pytest.mark.parametrize("text,want", [
@@ -406,19 +408,45 @@ def test_reissue_only_certificates_issued_before(host):
     ("2026-03-01T08:00:00", "2026-03-01T08:00:00Z"), ("2026-03-01 08:00:00.5z", "2026-03-01T08:00:00Z"),
 ])
 def test_parse_time(text, want):
-    assert C.iso(C.parse_time(text)) == want
-    assert C.parse_time("") is None and C.parse_time(None) is None
+    assert inputs.iso(inputs.parse_time(text)) == want
+    assert inputs.parse_time("") is None and inputs.parse_time(None) is None
+
+
+def test_reissue_cutoff_reads_when_the_order_was_placed_not_the_backdated_notbefore(host):
+    """A relaunch of a reissue with the incident time as cutoff: the reissued certificate's notBefore
+    is backdated (5 minutes in the sandbox) to before the cutoff, but its order was placed after it."""
+    host.deploy(days_before=0)  # notBefore NOW (as if backdated from NOW + 5 min)
+    cutoff = NOW + datetime.timedelta(minutes=2)
+    placed = (NOW + datetime.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    host.write_record(created=placed)
+    st = host.status(reissue=True, reissue_issued_before=inputs.iso(cutoff))
+    assert st["due"] == role_status.DUE_NONE, st["why"]
+    assert "ordered at %s" % placed in st["why"]
+    # An order placed before the cutoff is reissued; deployed_at is read when created is not there.
+    host.write_record(created=(NOW - datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert host.status(reissue=True, reissue_issued_before=inputs.iso(cutoff))["due"] == role_status.DUE_REISSUE
+    host.write_record(deployed_at=placed)
+    assert host.status(reissue=True, reissue_issued_before=inputs.iso(cutoff))["due"] == role_status.DUE_NONE
+
+
+def test_force_renew_renews_a_good_certificate(host):
+    host.deploy()
+    assert host.status()["due"] == role_status.DUE_NONE
+    st = host.status(force_renew=True)
+    assert st["due"] == role_status.DUE_RENEW and "forced" in st["why"] and st["new_key"] is True
+    # What is due anyway stays what it is.
+    assert host.status(force_renew=True, revoke=True)["due"] == role_status.DUE_REVOKE
 
 
 def test_reissue_without_a_deployed_certificate_is_new(host):
     st = host.status(reissue=True)
-    assert st["due"] == C.DUE_NEW
+    assert st["due"] == role_status.DUE_NEW
 
 
 def test_revoke_of_the_deployed_order(host):
     host.deploy()
     st = host.status(revoke=True)
-    assert st["due"] == C.DUE_REVOKE and st["order_id"] == "ORDER-1" and "1234ABCD" in st["why"]
+    assert st["due"] == role_status.DUE_REVOKE and st["order_id"] == "ORDER-1" and "1234ABCD" in st["why"]
     assert st["new_key"] is False and st["csr_key_path"] is None
 
 
@@ -426,22 +454,22 @@ def test_revoke_beats_a_pending_order(host):
     host.deploy()
     host.write_record(order_id="ORDER-2", status="pendingDCV", key="current")
     st = host.status(revoke=True)
-    assert st["due"] == C.DUE_REVOKE and st["order_id"] == "ORDER-1"
+    assert st["due"] == role_status.DUE_REVOKE and st["order_id"] == "ORDER-1"
 
 
 def test_revoke_when_nothing_is_deployed_by_this_role(host):
-    assert host.status(revoke=True)["due"] == C.DUE_NONE
+    assert host.status(revoke=True)["due"] == role_status.DUE_NONE
     key = host.write_key()
     host.write_cert(make_cert(key))
     st = host.status(revoke=True)
-    assert st["due"] == C.DUE_NONE and "nothing to revoke" in st["why"]
+    assert st["due"] == role_status.DUE_NONE and "nothing to revoke" in st["why"]
 
 
 def test_revoke_twice_is_nothing(host):
     host.deploy()
     host.write_record(revoked_order_id="ORDER-1", revoke_status="pendingRevoke")
     st = host.status(revoke=True)
-    assert st["due"] == C.DUE_NONE and "already pendingRevoke" in st["why"]
+    assert st["due"] == role_status.DUE_NONE and "already pendingRevoke" in st["why"]
 
 
 # -- the files ----------------------------------------------------------------
@@ -457,10 +485,10 @@ def test_status_returns_no_key_material(host):
 
 def test_record_round_trip(host):
     host.deploy()
-    rec = C.read_record(host.record_path)
+    rec = records.read(host.record_path)
     assert rec["deployed_serial"] == "1234ABCD"
-    assert C.dump_record(rec).endswith("\n")
-    assert C.read_record(str(host.dir / "absent.json")) is None
+    assert records.dumps(rec).endswith("\n")
+    assert records.read(str(host.dir / "absent.json")) is None
 
 
 def test_missing_dirs_lists_each_absent_parent_once(tmp_path):
@@ -468,7 +496,7 @@ def test_missing_dirs_lists_each_absent_parent_once(tmp_path):
     there.mkdir()
     paths = [str(there / "a.crt"), str(tmp_path / "gone" / "a.key"), str(tmp_path / "gone" / "a.json"),
              str(tmp_path / "also" / "x" / "chain.pem"), None, ""]
-    assert C.missing_dirs(paths) == sorted([str(tmp_path / "also" / "x"), str(tmp_path / "gone")])
+    assert role_status.missing_dirs(paths) == sorted([str(tmp_path / "also" / "x"), str(tmp_path / "gone")])
 
 
 def test_a_staged_key_that_is_the_key_in_use_is_made_anew(host):
@@ -478,6 +506,6 @@ def test_a_staged_key_that_is_the_key_in_use_is_made_anew(host):
     with open(host.staged_key_path, "wb") as f:
         f.write(key_pem(host.key))
     st = host.status()
-    assert st["due"] == C.DUE_RENEW and st["new_key"] is True and st["regenerate_key"] is True
+    assert st["due"] == role_status.DUE_RENEW and st["new_key"] is True and st["regenerate_key"] is True
     host.stage_key()  # a real new key is kept
     assert host.status()["regenerate_key"] is False
