@@ -63,6 +63,10 @@ issued:
   description: Whether the order is issued.
   returned: success
   type: bool
+revoked:
+  description: Whether the order's certificate is revoked or its revocation is under review (C(revoked), C(pendingRevoke)).
+  returned: success
+  type: bool
 is_pay:
   description: C(0) unpaid (the order waits for payment, not validation), C(1) paid, C(2) issued before payment.
   returned: success
@@ -115,7 +119,8 @@ def main():
         order = orders.get_order(client, order_id)
         s = orders.summary(order)
         result = dict(changed=False, order_id=order_id, status=s["status"],
-                      issued=s["status"] == protocol.STATUS_ISSUED, is_pay=s["is_pay"],
+                      issued=s["status"] == protocol.STATUS_ISSUED,
+                      revoked=s["status"] in protocol.REVOKE_DONE_STATUSES, is_pay=s["is_pay"],
                       pending_link=s["pending_link"], summary=s, order=order)
         if not result["issued"]:
             result["waiting_for"] = orders.why_not_issued(order)
