@@ -17,7 +17,7 @@ GET_PIP     := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv demo test lint changelog-lint sanity unit sandbox-test integration hosts-test role-test package-check bench clean
+.PHONY: help venv demo test lint changelog-lint sanity unit sandbox-test integration hosts-test role-test push-test package-check bench clean
 
 help:
 	@echo "make demo   start the sandbox, issue and deploy certificates, show where they are"
@@ -35,7 +35,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	ln -sfn ../../.. .collections/ansible_collections/wotrus/pki
 	touch $@
 
-test: lint sanity unit sandbox-test integration hosts-test role-test package-check
+test: lint sanity unit sandbox-test integration hosts-test role-test push-test package-check
 	@echo "make test: all suites passed"
 
 lint: $(STAMP) changelog-lint
@@ -70,6 +70,10 @@ integration: $(STAMP)
 # The role over real SSH: sshd + nginx per loopback address (tests/hosts/).
 role-test: $(STAMP)
 	$(BIN)/python -m pytest -q tests/role
+
+# The push path with the real ansible-rulebook (Java 17) and one SSH test host (docs/push.md).
+push-test: $(STAMP)
+	$(BIN)/python -m pytest -q tests/push
 
 hosts-test: $(STAMP)
 	bash tests/hosts/selftest.sh

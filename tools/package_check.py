@@ -19,6 +19,10 @@ ALLOWED_TOP = {"MANIFEST.json", "FILES.json", "README.md", "meta", "plugins", "r
                "docs", "changelogs", "tests", "extensions", "LICENSE", "COPYING"}
 ALLOWED_TESTS = ("tests/unit", "tests/integration", "tests/sanity")
 SECRET_MARKERS = (b"PRIVATE KEY-----",)
+# What must ship: the push receiver is loaded by ansible-rulebook from the installed collection, and
+# it loads the signature rule from plugins/ beside it (docs/push.md).
+REQUIRED = ("extensions/eda/plugins/event_source/wotrus_push.py", "extensions/eda/rulebooks/wotrus_push.yml",
+            "plugins/module_utils/_wotrus/protocol.py", "playbooks/on_push.yml")
 
 
 def main():
@@ -39,6 +43,8 @@ def main():
                     data = tar.extractfile(m).read()
                     if any(marker in data for marker in SECRET_MARKERS):
                         problems.append("private key material in %s" % m.name)
+            names = set(m.name for m in members)
+            problems.extend("missing from the collection: %s" % name for name in REQUIRED if name not in names)
     for p in problems:
         print("package-check: " + p)
     print("package-check: %s, %d members, %s" % (tarball.name, len(members), "FAILED" if problems else "clean"))

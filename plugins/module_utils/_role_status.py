@@ -140,8 +140,31 @@ def ordered_at(rec, cert):
 def compute_status(p, now=None):
     """The state of one certificate on this host and what is due.
 
-    ``p`` holds the options of certificate_status (paths already defaulted).
+    ``p`` holds the options of certificate_status (paths already defaulted). With
+    ``only_order_id`` (the push path, certificate_only_order_id) something is due only for the
+    certificate whose order record holds that order, and only a resume (a GET, then deploy when
+    issued) or, when the API said that order is revoked (``revoked_order_id``), a new order.
+    Anything else is left to the scheduled run: a forged or replayed push can place no order.
     """
+    out = _compute_status(p, now)
+    only = p.get("only_order_id")
+    if not only or out["due"] == DUE_NONE:
+        return out
+    rec = out["record"] or {}
+    if only not in (rec.get("order_id"), rec.get("deployed_order_id")):
+        why = "skipped: its order record does not hold order %s (certificate_only_order_id)" % only
+    elif out["due"] == DUE_RESUME or (out["due"] == DUE_NEW and p.get("revoked_order_id") == only):
+        return out
+    else:
+        why = ("not done for order %s (certificate_only_order_id): %s; the next scheduled run does it"
+               % (only, out["why"]))
+    out.update(due=DUE_NONE, why=why, order_id=None, failed_order_id=None, month=int(p["month"]),
+               replaces_serial=None, new_key=False, csr_key_path=None, key="current")
+    return out
+
+
+def _compute_status(p, now=None):
+    """compute_status without the only_order_id filter."""
     now = now or utc_now()
     record = records.read(p["record_path"])
     cert = load_cert_file(p["cert_path"])
@@ -176,9 +199,12 @@ def compute_status(p, now=None):
         out["due"], out["why"] = value, why
 
     pending = (rec.get("order_id") and rec.get("order_id") != rec.get("deployed_order_id"))
+    # An order the API says is revoked (the push path reads it before it runs the role).
+    revoked_now = p.get("revoked_order_id") or None
     # A pending order placed for other names or another product is not resumed (a mistyped name
     # stuck in pendingDCV would be resumed forever): the certificate is judged as if there were none.
-    stale = pending_order_change(rec, p) if pending and protocol.canonical_status(rec.get("status")) not in DEAD_STATUSES else None
+    pending_dead = protocol.canonical_status(rec.get("status")) in DEAD_STATUSES or rec.get("order_id") == revoked_now
+    stale = pending_order_change(rec, p) if pending and not pending_dead else None
     if p["revoke"]:
         target = rec.get("deployed_order_id")
         if not deployed_here or not target:
@@ -189,7 +215,7 @@ def compute_status(p, now=None):
             out["order_id"] = target
             due(DUE_REVOKE, "revocation of order %s (serial %s) was asked for" % (target, out["serial"]))
         return out
-    if pending and protocol.canonical_status(rec.get("status")) not in DEAD_STATUSES and not stale:
+    if pending and not pending_dead and not stale:
         if rec.get("key") == "staged" and not staged_exists:
             out["failed_order_id"] = rec.get("order_id")
             due(DUE_NEW, "order %s was made for the staged key %s, which is gone; ordering again"
@@ -224,8 +250,8 @@ def compute_status(p, now=None):
             due(DUE_NEW, "the certificate's names differ from common_name/subject_alt_names")
         elif (rec.get("product_id") or "").upper() != p["product_id"].upper():
             due(DUE_NEW, "the product changed from %s to %s" % (rec.get("product_id"), p["product_id"]))
-        elif rec.get("revoked_order_id") and rec.get("revoked_order_id") == rec.get("deployed_order_id"):
-            due(DUE_NEW, "the deployed certificate was revoked (order %s)" % rec.get("revoked_order_id"))
+        elif rec.get("deployed_order_id") and rec.get("deployed_order_id") in (rec.get("revoked_order_id"), revoked_now):
+            due(DUE_NEW, "the deployed certificate was revoked (order %s)" % rec.get("deployed_order_id"))
         elif p.get("force_renew"):
             due(DUE_RENEW, "a renewal was forced (force_renew)")
         elif float(out["days_left"] or 0) < float(p["renew_before_days"]):

@@ -121,6 +121,19 @@ options:
     description: Make a revocation of the deployed order due.
     type: bool
     default: false
+  only_order_id:
+    description:
+      - The push path (C(playbooks/on_push.yml)). When set, something is due only if the order record holds
+        this order (pending or deployed), and only a resume of it (the order is read, then deployed when
+        issued) or, with O(revoked_order_id) the same order, a new certificate. Anything else is not due
+        (RV(why) says so); the next scheduled run does it. So a forged or replayed push places no order.
+    type: str
+  revoked_order_id:
+    description:
+      - An order the API says is revoked (C(playbooks/on_push.yml) reads it before it runs the role).
+        A deployed certificate of that order is due for a new one, as one revoked by this role; a pending
+        order of that id is not resumed.
+    type: str
 attributes:
   check_mode:
     support: full
@@ -289,6 +302,8 @@ def main():
             reissue_issued_before=dict(type="str"),
             revoke=dict(type="bool", default=False),
             other_paths=dict(type="list", elements="path", default=[]),
+            only_order_id=dict(type="str"),
+            revoked_order_id=dict(type="str"),
         ),
         supports_check_mode=True,
     )

@@ -63,6 +63,10 @@ issued:
   description: Whether the order is issued.
   returned: success
   type: bool
+revoked:
+  description: Whether the order's certificate is revoked or its revocation is under review (C(revoked), C(pendingRevoke)).
+  returned: success
+  type: bool
 is_pay:
   description: C(0) unpaid (the order waits for payment, not validation), C(1) paid, C(2) issued before payment.
   returned: success
@@ -113,6 +117,7 @@ def main():
         result = engine.adopt(client, inputs.check_order_id(module.params["order_id"]))
         result.pop("created")
         result.update(issued=result["status"] == protocol.STATUS_ISSUED, summary=orders.summary(result["order"]))
+        result["revoked"] = result["status"] in protocol.REVOKE_DONE_STATUSES
         return result
 
     run(module, ensure)

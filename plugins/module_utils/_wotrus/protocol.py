@@ -234,6 +234,40 @@ def verify_push_signature(secret, body, signature):
     return hmac.compare_digest(push_signature(secret, body), (signature or "").strip().lower())
 
 
+# The push body (API text 8.1): {dataAction: "order", orderId, isIssued, isRevoked};
+# `orderID` in V1.09's casing (keys are read case-insensitively). The texts also
+# name organisation pushes without giving their body: any other dataAction is
+# passed on as it is, with its type.
+PUSH_ACTION_ORDER = "order"
+
+
+class PushShapeError(ValueError):
+    """A push body that is not the shape of API text 8.1."""
+
+
+def read_push(payload):
+    """The facts of a push body: {data_action, order_id, issued, revoked} for an order push,
+    {data_action, payload} for any other dataAction. Raises PushShapeError."""
+    if not isinstance(payload, dict):
+        raise PushShapeError("the body is not a JSON object")
+    action = ci_get(payload, "dataAction")
+    if not isinstance(action, str) or not action.strip():
+        raise PushShapeError("dataAction is missing or not a string")
+    action = action.strip()
+    if action.lower() != PUSH_ACTION_ORDER:
+        return dict(data_action=action, payload=payload)
+    order_id = ci_get(payload, "orderId")
+    if not isinstance(order_id, str) or not order_id.strip():
+        raise PushShapeError("orderId is missing or not a string")
+    facts = dict(data_action=PUSH_ACTION_ORDER, order_id=order_id.strip())
+    for key, name in (("issued", "isIssued"), ("revoked", "isRevoked")):
+        value = ci_get(payload, name)
+        if not isinstance(value, bool):
+            raise PushShapeError("%s is missing or not true/false" % name)
+        facts[key] = value
+    return facts
+
+
 # Request keys are sent as the camelCase of the parameter tables; answer keys
 # are read case-insensitively (the service binds like ASP.NET and its answers
 # use both `orderId` and `orderID`, `csr_RSA` and `csR_RSA`, ...).

@@ -273,6 +273,64 @@ def test_dead_pending_order_beside_a_good_certificate_is_nothing(host):
     assert st["due"] == role_status.DUE_NONE and st["failed_order_id"] == "ORDER-3"
 
 
+# -- the push path: only_order_id, revoked_order_id (playbooks/on_push.yml) ------------
+
+def test_only_order_id_resumes_the_pending_order_it_names(host):
+    host.deploy()
+    host.stage_key()
+    host.write_record(order_id="ORDER-2", status="pendingDCV", key="staged")
+    st = host.status(only_order_id="ORDER-2")
+    assert st["due"] == role_status.DUE_RESUME and st["order_id"] == "ORDER-2", st["why"]
+
+
+def test_only_order_id_skips_a_pending_order_it_does_not_name(host):
+    host.deploy()
+    host.stage_key()
+    host.write_record(order_id="ORDER-2", status="pendingDCV", key="staged")
+    st = host.status(only_order_id="ORDER-FORGED")
+    assert st["due"] == role_status.DUE_NONE and st["order_id"] is None
+    assert "does not hold order ORDER-FORGED" in st["why"]
+
+
+@pytest.mark.parametrize("setup", ["nothing", "renew", "staged_key_gone", "record_for_other_order"])
+def test_only_order_id_never_places_an_order(host, setup):
+    """What a scheduled run would order is not done by a push: a forged or replayed push causes at most a GET."""
+    if setup == "nothing":
+        with open(host.record_path, "w") as f:
+            json.dump(dict(order_id="ORDER-1", status="issued", key="staged", product_id=PRODUCT), f)
+    elif setup == "renew":
+        host.deploy(days_after=5)
+    elif setup == "staged_key_gone":
+        host.deploy()
+        host.write_record(order_id="ORDER-2", status="pendingDCV", key="staged")
+    else:
+        host.deploy(days_after=5)
+        host.write_record(order_id="ORDER-7", deployed_order_id="ORDER-7")
+    assert host.status()["due"] in (role_status.DUE_NEW, role_status.DUE_RENEW) or setup == "nothing"
+    pushed = "ORDER-2" if setup == "staged_key_gone" else "ORDER-1"
+    st = host.status(only_order_id=pushed)
+    assert st["due"] == role_status.DUE_NONE, st["why"]
+    assert st["new_key"] is False and st["csr_key_path"] is None and st["replaces_serial"] is None
+
+
+def test_a_deployed_order_the_api_says_is_revoked_gets_a_new_certificate(host):
+    host.deploy()
+    assert host.status(only_order_id="ORDER-1")["due"] == role_status.DUE_NONE
+    st = host.status(only_order_id="ORDER-1", revoked_order_id="ORDER-1")
+    assert st["due"] == role_status.DUE_NEW and "revoked (order ORDER-1)" in st["why"], st["why"]
+    assert st["new_key"] is True and st["replaces_serial"] == "1234ABCD"
+    # The revocation of another order changes nothing here.
+    assert host.status(only_order_id="ORDER-9", revoked_order_id="ORDER-9")["due"] == role_status.DUE_NONE
+
+
+def test_a_pending_order_the_api_says_is_revoked_is_not_resumed(host):
+    host.stage_key()
+    with open(host.record_path, "w") as f:
+        json.dump(dict(order_id="ORDER-3", status="pendingCAIssued", key="staged", product_id=PRODUCT), f)
+    st = host.status(only_order_id="ORDER-3", revoked_order_id="ORDER-3")
+    assert st["due"] == role_status.DUE_NEW and st["failed_order_id"] == "ORDER-3"
+
+
 def pending_record(host, **kw):
     """A record as the role writes it: a pending order for the names and product it was placed for."""
     host.stage_key()
