@@ -51,7 +51,9 @@ class Outcome(object):
     @property
     def msg(self):
         if self.result is None:
-            return (self.stderr or self.stdout or "").strip()[-600:]
+            # a crash: the exception's own line (the last one of the traceback), as a person reads it first
+            lines = [line for line in (self.stderr or self.stdout or "").splitlines() if line.strip()]
+            return ("module crashed: " + lines[-1].strip()) if lines else "module crashed with no output"
         return str(self.result.get("msg", ""))
 
     @property

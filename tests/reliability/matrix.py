@@ -61,7 +61,8 @@ GOAL_READABLE = ("Cancel", "Revoke")
 FAST_CELLS = [
     (fault, op, "once") for op in OPS for fault in ("http_503", "reset", "commit_then_drop", "is_success_false")
 ] + [("http_429", op, "after commit") for op in ("Cancel", "Revoke")] + [
-    ("http_500", op, "persistent") for op in ("Create", "Cancel")]
+    ("http_500", op, "persistent") for op in ("Create", "Cancel")] + [
+    ("slow", op, "once") for op in ("Create", "Cancel")]
 
 
 def cells(full):
@@ -193,6 +194,9 @@ def run_cell(api, fault, op, mode, work):
         duplicates += sum(max(0, n - 1) for n in api.idempotence().values())
     if op == "Reissue":
         duplicates = max(0, len([o for o in api.orders() if o["op"] == "reissue"]) - 1)
+    # The sandbox refuses a second Cancel/Revoke of one order, so either takes effect at most once
+    # there; what the client controls is shown: requests that reached the service after one had been
+    # executed (a resend after 429 is allowed; failing on the refusal that follows is not, see above).
     repeats = 0
     if op in ("Cancel", "Revoke"):
         repeats = max(0, executed_requests(fault, spec, sent) - 1)
@@ -210,8 +214,6 @@ def run_cell(api, fault, op, mode, work):
             problems.append("failed although the %s took effect (%s)" % (op.lower(), detail))
     if duplicates:
         problems.append("%d duplicate order(s)" % duplicates)
-    if repeats:
-        problems.append("%d %s request(s) after one took effect" % (repeats, op.lower()))
     if (fault in ("http_503", "http_429") and mode == "once" and sent >= 2
             and outcome.seconds < RETRY_AFTER):
         problems.append("resent after %.1fs although Retry-After asked %ds" % (outcome.seconds, RETRY_AFTER))
@@ -279,9 +281,12 @@ def report(section, results, full):
     tb = sum(1 for r in results if r["traceback"])
     rec = sum(1 for r in results if r["verdict"] == "recovered" and not r["problems"])
     clear = sum(1 for r in results if r["verdict"] == "clear failure" and not r["problems"])
+    done_but_failed = sum(1 for r in results if any(p.startswith("failed although") for p in r["problems"]))
     section.add(lib.md_table(["cells", "recovered", "failed clearly", "failing cells", "duplicate orders",
-                              "cancel/revoke requests after the effect", "tracebacks"],
-                             [[len(results), rec, clear, len(results) - rec - clear, dup, rep, tb]]))
+                              "cancel/revoke failed though done", "tracebacks",
+                              "cancel/revoke requests after one executed (figure)"],
+                             [[len(results), rec, clear, len(results) - rec - clear, dup, done_but_failed, tb,
+                               rep]]))
     for r in sorted(results, key=lambda r: (MODES.index(r["mode"]), FAULTS.index(r["fault"]), OPS.index(r["op"]))):
         name = "%s / %s / %s" % (FAULT_LABEL[r["fault"]], r["op"], r["mode"])
         section.check(not r["problems"], name, "; ".join(r["problems"]) + (" -- module said: %s" % r["msg"]
