@@ -18,10 +18,13 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help venv demo test lint changelog-lint sanity unit sandbox-test integration hosts-test role-test push-test package-check bench clean
+.PHONY: help venv demo test lint changelog-lint sanity unit sandbox-test integration hosts-test role-test package-check bench \
+        reliability reliability-fast clean
 
 help:
 	@echo "make demo   start the sandbox, issue and deploy certificates, show where they are"
 	@echo "make test   lint, sanity, unit, sandbox and integration tests (CI runs this)"
+	@echo "make reliability  fault matrix, bad inputs, concurrency, kills, secrets; writes docs/reliability.md"
 	@echo "make venv   create .venv and link the collection for use from this checkout"
 	@echo "make clean  remove .venv, .collections, .tmp and test output"
 
@@ -82,6 +85,16 @@ hosts-test: $(STAMP)
 # hold nothing but the collection, and no private key.
 package-check: $(STAMP)
 	$(BIN)/python tools/package_check.py
+
+# Reliability as figures (tests/reliability/run.py): fault matrix, bad inputs,
+# concurrency, kills of the role over the SSH test hosts, secret sentinels.
+# The full run writes docs/reliability.md (commit it); the fast subset is a gate.
+# The kill matrix uses ROLE_TEST_SSH_PORT / ROLE_TEST_HTTPS_PORT / ROLE_TEST_HTTP_PORT.
+reliability: $(STAMP)
+	$(BIN)/python tests/reliability/run.py --full --write docs/reliability.md
+
+reliability-fast: $(STAMP)
+	$(BIN)/python tests/reliability/run.py --fast
 
 # Figures, not pass/fail: not part of `make test`.
 bench: $(STAMP)
