@@ -34,6 +34,7 @@ the clients without it.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import socket
@@ -102,7 +103,7 @@ def parse_retry_after(value):
             return float(Retry(0).parse_retry_after(str(value)))
         except Exception:  # pylint: disable=broad-except
             return None
-    except Exception:  # pylint: disable=broad-except - urllib3's InvalidHeader, a date out of range
+    except Exception:  # pylint: disable=broad-except  # urllib3's InvalidHeader, a date out of range
         return None
 
 
@@ -235,7 +236,7 @@ class HttpClient:
                 seconds = float(value)
             except (TypeError, ValueError):
                 seconds = None
-            if seconds is None or seconds != seconds or seconds <= 0 or seconds == float("inf"):
+            if seconds is None or math.isnan(seconds) or seconds <= 0 or seconds == float("inf"):
                 raise self.input_error(self.option("timeout"),
                                        "must be a number of seconds greater than 0, got %r" % (value,))
             out.append(seconds)
@@ -308,8 +309,8 @@ class HttpClient:
         """The wait before a caller's own resend number ``attempt`` (from 1): logged, then slept."""
         delay = backoff_delay(attempt - 1, self.backoff, self.max_backoff, rand=self._rand,
                               retry_after=retry_after, max_retry_after=self.max_retry_after)
-        self.log("%s: %s; next attempt in %.1fs%s" % (self.provider_name, what, delay,
-                                                        " (Retry-After)" if retry_after is not None else ""))
+        note = " (Retry-After)" if retry_after is not None else ""
+        self.log("%s: %s; next attempt in %.1fs%s" % (self.provider_name, what, delay, note))
         self._sleep(delay)
         return delay
 

@@ -38,6 +38,7 @@ def plain_http_allowed(hostname):
     except ValueError:
         return False
 
+
 # Headers.
 TOKEN_HEADER = "WoTrusToken"
 REQUEST_ID_HEADER = "RequestID"

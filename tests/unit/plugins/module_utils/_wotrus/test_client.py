@@ -429,7 +429,8 @@ def test_http_url_to_a_tls_port_says_so_without_retrying():
     import threading
     from .helpers import Pki
     pki = Pki()
-    import tempfile, os
+    import os
+    import tempfile
     from cryptography.hazmat.primitives import serialization
     tmp = tempfile.mkdtemp()
     cert_path, key_path = os.path.join(tmp, "c.pem"), os.path.join(tmp, "k.pem")

@@ -166,4 +166,3 @@ def test_http_url_against_the_https_port(sb):
     assert text.startswith("api_url: the server at 127.0.0.1:") and "speaks TLS" in text and "use https://" in text
     assert "outcome" not in text and "attempts" not in text
     assert sleeps == [] and sb.mgmt_get("/counts")["total"] == before
-
