@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import re
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _x509
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs, protocol
@@ -75,8 +74,6 @@ def read_bytes(path):
             return f.read()
     except (IOError, OSError):
         return None
-
-
 
 
 def load_cert_file(path):

@@ -133,7 +133,7 @@ attributes:
     description: Shows the certificate before and after.
 requirements:
   - Python >= 3.8 on the host
-  - cryptography >= 3.4.8 on the host (the distribution's C(python3-cryptography) is enough: Ubuntu 22.04, RHEL 9, Debian 12)
+  - cryptography >= 3.4.8 on the host (the distribution's C(python3-cryptography) is enough, as on Ubuntu 22.04, RHEL 9 and Debian 12)
 seealso:
   - module: wotrus.pki.certificate_status
   - module: wotrus.pki.certificate_issue

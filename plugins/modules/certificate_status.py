@@ -146,7 +146,7 @@ notes:
     order gets another idempotence id (the failed order id is part of it).
 requirements:
   - Python >= 3.8 on the host
-  - cryptography >= 3.4.8 on the host (the distribution's C(python3-cryptography) is enough: Ubuntu 22.04, RHEL 9, Debian 12)
+  - cryptography >= 3.4.8 on the host (the distribution's C(python3-cryptography) is enough, as on Ubuntu 22.04, RHEL 9 and Debian 12)
 seealso:
   - module: wotrus.pki.certificate_deploy
   - module: wotrus.pki.certificate_issue

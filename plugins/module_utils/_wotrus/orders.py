@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import protocol
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.protocol import ci_get

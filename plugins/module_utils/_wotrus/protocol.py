@@ -142,6 +142,7 @@ def refusal_wants_proof(error_msg):
     text = str(error_msg or "").lower()
     return any(word in text for word in PROOF_REFUSAL_WORDS)
 
+
 BUSINESS_CATEGORIES = (
     "Business Entity", "Private Organization", "Government Entity", "Non-Commercial Entity",
 )

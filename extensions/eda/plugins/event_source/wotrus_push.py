@@ -190,8 +190,8 @@ def parse_args(args, environ=None):
     args = dict(args or {})
     unknown = sorted(set(args) - KNOWN_OPTIONS)
     if unknown:
-        raise ValueError("%s: unknown option(s) %s; known: %s" % (SOURCE, ", ".join(unknown),
-                                                                 ", ".join(sorted(KNOWN_OPTIONS))))
+        known = ", ".join(sorted(KNOWN_OPTIONS))
+        raise ValueError("%s: unknown option(s) %s; known: %s" % (SOURCE, ", ".join(unknown), known))
     if "port" not in args:
         raise ValueError("%s: port is required" % SOURCE)
     port = _number(args, "port", None, 1, int)

@@ -46,7 +46,7 @@ def run(args, check_mode=False):
     task.async_val = 0
     task.diff = False
     action = issue_plugin.ActionModule(task, mock.MagicMock(), mock.MagicMock(check_mode=check_mode), loader=None,
-                            templar=None, shared_loader_obj=None)
+                                       templar=None, shared_loader_obj=None)
     return action.run(task_vars=dict(inventory_hostname="web1"))
 
 

@@ -133,6 +133,8 @@ def test_backup_keep_is_a_whole_number(keep, ok):
     assert (errors == []) is ok, errors
     if not ok:
         assert errors[0].startswith("certificate_backup_keep: must be a whole number"), errors
+
+
 def test_names_are_typed_once_for_the_csr():
     items, errors = check([www(subject_alt_names=["Example.COM", "192.0.2.7", "2001:DB8::1", "10.0.0.1.example"])])
     assert errors == []

@@ -19,9 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.wotrus.pki.plugins.module_utils import _role_status as role_status
 from ansible_collections.wotrus.pki.plugins.module_utils import _x509
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import record as records
 from ansible_collections.wotrus.pki.plugins.modules import certificate_deploy
 
@@ -563,7 +561,7 @@ def pair_is_old_or_new(h):
     key = serialization.load_pem_private_key(key_bytes, None)
     cert = x509.load_pem_x509_certificate(cert_bytes)
     assert _x509.spki(cert) == key.public_key().public_bytes(serialization.Encoding.DER,
-                                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+                                                             serialization.PublicFormat.SubjectPublicKeyInfo)
     assert (key_bytes, cert_bytes) in ((h.before["www.key"], h.before["www.crt"]), (key_pem(h.new_key), pem(h.new)))
     # Chain and full chain go with the certificate.
     chain = h.read(h.chain_path)

@@ -48,8 +48,8 @@ def test_everything_validated_needs_no_file():
 ])
 def test_refusals(case, words):
     domains = case.pop("domains", ())
-    data = summary(domains, **case) if "md5" not in case else {"csr_hash": dict(md5=None, sha256=None,
-                                                                                  unique_value=None), "domains": []}
+    empty = {"csr_hash": dict(md5=None, sha256=None, unique_value=None), "domains": []}
+    data = summary(domains, **case) if "md5" not in case else empty
     with pytest.raises(dcv.DcvValueError) as ei:
         dcv.http_validation_files(data, ["a.example"], "/var/www/html")
     assert words in str(ei.value)
