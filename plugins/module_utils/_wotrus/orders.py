@@ -129,7 +129,14 @@ def get_order(client, order_id):
     if not isinstance(answer.data, dict):
         raise ApiError("the WoTrus API returned no order for %s; check order_id" % order_id,
                        status=answer.status, url=answer.url, method="GET", request_id=answer.request_id)
-    return answer.data
+    return without_secrets(answer.data)
+
+
+def without_secrets(order):
+    """The order as the API answered it, less the fields that hold a secret
+    (protocol.ORDER_SECRET_KEYS, in any casing): no result, log or record gets them."""
+    secret = set(k.lower() for k in protocol.ORDER_SECRET_KEYS)
+    return dict((k, v) for k, v in order.items() if str(k).lower() not in secret)
 
 
 def status_of(order):

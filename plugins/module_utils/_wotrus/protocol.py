@@ -39,6 +39,10 @@ def plain_http_allowed(hostname):
         return False
 
 
+# Order fields that hold a secret: the query echoes the Create parameters, the
+# U-key password among them. Assumption: that is the only secret it echoes.
+ORDER_SECRET_KEYS = ("uKeyPassword",)
+
 # Headers.
 TOKEN_HEADER = "WoTrusToken"
 REQUEST_ID_HEADER = "RequestID"
