@@ -354,10 +354,11 @@ def ensure_present(module, client):
 
 def ensure_absent(module, client):
     params = module.params
+    reason = inputs.check_reason(params["cancel_reason"], "cancel_reason")
     order_id = params["order_id"] or (records.read(params["record_path"]) or {}).get("order_id")
     if not order_id:
         raise InputError("order_id", "is required with state=absent (or a record_path holding a record)")
-    return engine.cancel(client, inputs.check_order_id(order_id), params["cancel_reason"],
+    return engine.cancel(client, inputs.check_order_id(order_id), reason,
                          check_mode=module.check_mode)
 
 

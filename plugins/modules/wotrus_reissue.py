@@ -128,9 +128,7 @@ from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import I
 def reissue_request(params):
     """Check every input once and return the engine's ReissueRequest; no call is made."""
     order_id = inputs.check_order_id(params["order_id"])
-    reason = (params["reason"] or "").strip()
-    if not reason:
-        raise InputError("reason", "is empty")
+    reason = inputs.check_reason(params["reason"], "reason")
     csr = inputs.csr_from_options(params)
     csr_encrypt = inputs.load_csr(params["csr_encrypt"], "csr_encrypt") if params["csr_encrypt"] else None
     proof = inputs.load_file(params["proof_path"], "proof_path") if params["proof_path"] else None

@@ -83,7 +83,6 @@ status:
 
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus_module import create_module, run
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import engine, inputs
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
 
 
 def main():
@@ -94,9 +93,7 @@ def main():
 
     def ensure(client):
         order_id = inputs.check_order_id(module.params["order_id"])
-        reason = module.params["reason"].strip()
-        if not reason:
-            raise InputError("reason", "is empty")
+        reason = inputs.check_reason(module.params["reason"], "reason")
         proof = inputs.load_file(module.params["proof_path"], "proof_path")
         result = engine.revoke(client, order_id, reason, proof, check_mode=module.check_mode)
         result.pop("order")

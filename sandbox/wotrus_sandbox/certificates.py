@@ -73,7 +73,7 @@ async def revoke(request):
     try:
         validate.check_keys(body, validate.REVOKE_KEYS, "the body", sb.settings["accept_unknown_keys"])
         order_id = validate.order_id(body, name="orderId")
-        reason = validate.req_str(body, "reason", "", 1000)
+        reason = validate.req_str(body, "reason", "", protocol.REASON_MAX_LENGTH)
         validate.file_content(body, "", sb.settings["check_file_magic"])
     except Invalid as exc:
         return envelope(sb, REVOKE, error=str(exc))
@@ -103,7 +103,7 @@ async def reissue(request):
         validate.check_keys(body, validate.REISSUE_KEYS, "the body", sb.settings["accept_unknown_keys"])
         order_id = validate.order_id(body)
         csr_text = validate.req_str(body, "csr", "", None)
-        validate.req_str(body, "reason", "", 1000)
+        validate.req_str(body, "reason", "", protocol.REASON_MAX_LENGTH)
         csr_enc = validate.opt_str(body, "csr_encrypt", "")
         key = validate.idempotence_id(body, "the body")
     except Invalid as exc:

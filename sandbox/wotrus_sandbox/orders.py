@@ -249,7 +249,7 @@ async def cancel(request):
     try:
         validate.check_keys(body, validate.CANCEL_KEYS, "the body", sb.settings["accept_unknown_keys"])
         order_id = validate.order_id(body)
-        reason = validate.opt_str(body, "reason", "", 1000)
+        reason = validate.opt_str(body, "reason", "", protocol.REASON_MAX_LENGTH)
     except Invalid as exc:
         return envelope(sb, CANCEL, error=str(exc))
     order = states.advance(sb, order_id)

@@ -91,6 +91,11 @@ class WoTrusClient:
         api_token = str(api_token).strip()
         if any(c in api_token for c in "\r\n\t ") or not api_token.isprintable():
             raise InputError(option_prefix + "api_token", "holds whitespace or control characters; check how it is set")
+        try:
+            api_token.encode("latin-1")  # an HTTP header value
+        except UnicodeEncodeError:
+            raise InputError(option_prefix + "api_token", "holds characters an HTTP header cannot carry (only "
+                             "Latin-1); check how it is set")
         self._token = api_token
         extra = {}
         if rand is not None:

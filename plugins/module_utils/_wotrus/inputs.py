@@ -227,6 +227,10 @@ def check_api_url(value, option="api_url"):
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise InputError(option, "must be %s; got %r" % (protocol.PLAIN_HTTP_RULE, url))
+    try:
+        parts.port  # pylint: disable=pointless-statement  # raises on a port out of range
+    except ValueError:
+        raise InputError(option, "has a port that is not a number from 1 to 65535; got %r" % url)
     if parts.scheme == "http" and not protocol.plain_http_allowed(parts.hostname):
         raise InputError(option, "must be %s (the token would travel in clear); got %r"
                          % (protocol.PLAIN_HTTP_RULE, url))
@@ -243,6 +247,15 @@ def check_text(value, option, max_length=None):
     if max_length is not None and len(text) > max_length:
         raise InputError(option, "is %d characters long; the API takes at most %d" % (len(text), max_length))
     return text
+
+
+def check_reason(value, option="reason"):
+    """A cancel / revoke / reissue reason: not empty, no control or format character, at most
+    protocol.REASON_MAX_LENGTH characters. Returns it stripped."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        raise InputError(option, "is empty")
+    return check_text(text, option, protocol.REASON_MAX_LENGTH)
 
 
 def check_country_code(value, option="organization.country_code"):

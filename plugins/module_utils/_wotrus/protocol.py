@@ -43,6 +43,10 @@ def plain_http_allowed(hostname):
 # U-key password among them. Assumption: that is the only secret it echoes.
 ORDER_SECRET_KEYS = ("uKeyPassword",)
 
+# Assumption: the longest cancel / revoke / reissue reason the API takes (the
+# texts give none; the sandbox refuses longer ones).
+REASON_MAX_LENGTH = 1000
+
 # Headers.
 TOKEN_HEADER = "WoTrusToken"
 REQUEST_ID_HEADER = "RequestID"

@@ -1,0 +1,56 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Checks and filters that keep secrets and bad values away from the API: the U-key password the order query echoes, connection values, reasons."""
+
+from __future__ import annotations
+
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import orders
+
+
+class Answer:
+    status, url, request_id = 200, "https://x/v1/Order/1", "r"
+
+    def __init__(self, data):
+        self.data = data
+
+
+class Client:
+    def __init__(self, data):
+        self.data = data
+
+    def order_path(self, order_id):
+        return "/v1/Order/%s" % order_id
+
+    def get(self, path, what=None):
+        return Answer(self.data)
+
+
+def test_get_order_drops_the_ukey_password_in_any_casing():
+    for key in ("uKeyPassword", "ukeypassword", "UKEYPASSWORD"):
+        order = orders.get_order(Client({"status": "issued", key: "s3cret-sentinel", "id": "1"}), "1")
+        assert "s3cret-sentinel" not in repr(order)
+        assert order["status"] == "issued" and order["id"] == "1"
+
+
+def test_connection_values_that_cannot_work_are_refused_naming_the_option():
+    import pytest
+    from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs
+    from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.client import WoTrusClient
+    from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
+    with pytest.raises(InputError) as ei:
+        inputs.check_api_url("https://127.0.0.1:99999")
+    assert "api_url" in str(ei.value) and "65535" in str(ei.value)
+    with pytest.raises(InputError) as ei:
+        WoTrusClient("https://127.0.0.1:8443", "tökén-€")
+    assert "api_token" in str(ei.value) and "€" not in str(ei.value)
+
+
+def test_reasons_are_checked_before_any_call():
+    import pytest
+    from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs, protocol
+    from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
+    assert inputs.check_reason("  key compromise ", "reason") == "key compromise"
+    for bad, words in (("", "is empty"), ("x" * (protocol.REASON_MAX_LENGTH + 1), "at most"),
+                       ("bad\x00reason", "U+0000"), ("a\u202eb", "U+202E")):
+        with pytest.raises(InputError) as ei:
+            inputs.check_reason(bad, "cancel_reason")
+        assert "cancel_reason" in str(ei.value) and words in str(ei.value)
