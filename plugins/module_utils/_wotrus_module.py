@@ -77,6 +77,26 @@ def file_error(exc, before_any_call=False):
     return WoTrusError(exc.msg, option=exc.option)
 
 
+def read_record(path, option="record_path"):
+    """The order record at ``path`` (None without a path or a file), checked before any API call:
+    a path that cannot take a file, or a file that is not an order record (which the module would
+    overwrite), is an InputError naming ``option``."""
+    if not path:
+        return None
+    try:
+        target = _files.check_target(path, option)
+    except _files.FileError as exc:
+        raise file_error(exc, before_any_call=True)
+    data = _files.read(target)
+    if not data or not data.strip():
+        return None
+    record = records.loads(data)
+    if record is None:
+        raise InputError(option, "%s is not an order record of this collection (JSON with an order_id); it would be "
+                                 "overwritten: give another path or remove the file" % target)
+    return record
+
+
 def keep_record(module, path, result):
     """Write the engine's ``result['record']`` to ``path`` (mode 0600, no secret in it) with the
     collection's one writer when a path is given; the result is changed when the file changed.

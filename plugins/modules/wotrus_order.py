@@ -303,9 +303,8 @@ order:
   type: dict
 '''
 
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus_module import create_module, keep_record, run
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus_module import create_module, keep_record, read_record, run
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import engine, inputs, orders, protocol
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import record as records
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
 
 ORG_SUBOPTIONS = dict(
@@ -348,14 +347,14 @@ def ensure_present(module, client):
             module.warn("order %s is for product %s, not product_id %s" % (order_id, have, wanted))
         return result
     result = engine.create(client, create_request(params), check_mode=module.check_mode,
-                           record=records.read(params["record_path"]))
+                           record=read_record(params["record_path"]))
     return keep_record(module, params["record_path"], result)
 
 
 def ensure_absent(module, client):
     params = module.params
     reason = inputs.check_reason(params["cancel_reason"], "cancel_reason")
-    order_id = params["order_id"] or (records.read(params["record_path"]) or {}).get("order_id")
+    order_id = params["order_id"] or (read_record(params["record_path"]) or {}).get("order_id")
     if not order_id:
         raise InputError("order_id", "is required with state=absent (or a record_path holding a record)")
     return engine.cancel(client, inputs.check_order_id(order_id), reason,

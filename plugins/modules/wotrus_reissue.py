@@ -119,9 +119,8 @@ order:
   type: dict
 '''
 
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus_module import create_module, keep_record, run
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus_module import create_module, keep_record, read_record, run
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import engine, inputs
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import record as records
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
 
 
@@ -160,7 +159,7 @@ def main():
         params = module.params
         csr_option = "csr_path" if params["csr_path"] else "csr"
         result = engine.reissue(client, reissue_request(params), check_mode=module.check_mode,
-                                record=records.read(params["record_path"]), csr_option=csr_option)
+                                record=read_record(params["record_path"]), csr_option=csr_option)
         return keep_record(module, params["record_path"], result)
 
     run(module, ensure)

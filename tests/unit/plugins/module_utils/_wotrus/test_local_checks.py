@@ -54,3 +54,19 @@ def test_reasons_are_checked_before_any_call():
         with pytest.raises(InputError) as ei:
             inputs.check_reason(bad, "cancel_reason")
         assert "cancel_reason" in str(ei.value) and words in str(ei.value)
+
+
+def test_a_record_path_that_cannot_be_a_record_is_refused_before_any_call(tmp_path):
+    import json
+    import pytest
+    from ansible_collections.wotrus.pki.plugins.module_utils._wotrus_module import read_record
+    from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
+    assert read_record(None) is None and read_record(str(tmp_path / "new.json")) is None
+    (tmp_path / "ok.json").write_text(json.dumps(dict(version=1, order_id="42", idempotence_id="wtp-1")))
+    assert read_record(str(tmp_path / "ok.json"))["order_id"] == "42"
+    (tmp_path / "notes.txt").write_text("my notes, not a record\n")
+    for path in (tmp_path, tmp_path / "gone" / "x.json", tmp_path / "notes.txt"):
+        with pytest.raises(InputError) as ei:
+            read_record(str(path))
+        assert str(ei.value).startswith("record_path")
+    assert (tmp_path / "notes.txt").read_text() == "my notes, not a record\n"
