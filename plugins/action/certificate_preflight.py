@@ -18,6 +18,7 @@ import re
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.wotrus.pki.plugins.module_utils import _http
 from ansible_collections.wotrus.pki.plugins.module_utils import _role_status as role_status
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import engine, inputs, protocol
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
@@ -106,6 +107,14 @@ class Checker:
         if url:
             # The client's own rule (protocol.PLAIN_HTTP_RULE), checked by the client's own function.
             self.call(inputs.check_api_url, url, "certificate_api_url")
+        # The client's own checks of the timeout and the CA bundle, under the role's variable names,
+        # so that a value that cannot work stops the play before any key, CSR or order.
+        if "certificate_api_timeout" in s:
+            self.call(_http.check_timeout, s["certificate_api_timeout"], "certificate_api_timeout", InputError)
+        if self.connection["ca_path"]:
+            ca_option = "certificate_ca_path" if s.get("certificate_ca_path") else engine.ENV["ca_path"]
+            self.call(_http.check_tls, s.get("certificate_validate_certs", True) not in (False, "false", "False"),
+                      self.connection["ca_path"], ca_option, InputError)
         before = s.get("certificate_reissue_issued_before")
         if before not in (None, ""):
             when = self.call(inputs.parse_time, before, "certificate_reissue_issued_before")[0]

@@ -185,6 +185,47 @@ class _Retry(Retry):
         self.client.pause_before_retry(self, response)
 
 
+
+def check_timeout(timeout, option, input_error):
+    """``(connect, read)`` seconds from one number or a pair; each must be a number greater than 0.
+    ``input_error(option, message)`` is raised otherwise. The role's preflight calls it too."""
+    values = list(timeout) if isinstance(timeout, (list, tuple)) else [timeout, timeout]
+    out = []
+    for value in values:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            seconds = None
+        if seconds is None or math.isnan(seconds) or seconds <= 0 or seconds == float("inf"):
+            raise input_error(option, "must be a number of seconds greater than 0, got %r" % (value,))
+        out.append(seconds)
+    return tuple(out[:2])
+
+
+def check_tls(validate_certs, ca_path, option, input_error):
+    """What requests' ``verify`` gets: False, True, or the CA file or hashed directory, checked
+    (``input_error(option, message)`` when it cannot work). The role's preflight calls it too."""
+    # validate_certs=false wins over ca_path (as in ansible.builtin.uri); the modules warn.
+    if not validate_certs:
+        return False
+    if not ca_path:
+        return True
+    path = os.path.expanduser(str(ca_path))
+    if os.path.isdir(path):
+        return path  # an OpenSSL hashed directory (c_rehash), as requests takes it
+    if not os.path.exists(path):
+        raise input_error(option, "%s does not exist; give the PEM file of the CA certificates that "
+                                  "sign the API's certificate" % path)
+    try:
+        ssl.create_default_context(cafile=path)
+    except ssl.SSLError as exc:
+        raise input_error(option, "%s holds no PEM CA certificate that OpenSSL can load (%s)"
+                          % (path, exc.reason or exc))
+    except OSError as exc:
+        raise input_error(option, "cannot read %s: %s" % (path, exc.strerror or exc))
+    return path
+
+
 class HttpClient:
     """One session per policy; ``request`` returns an :class:`HttpAnswer` for
     any HTTP status and raises ``transport_error`` when no answer came.
@@ -229,40 +270,10 @@ class HttpClient:
         return self.option_prefix + name
 
     def _check_timeout(self, timeout):
-        values = list(timeout) if isinstance(timeout, (list, tuple)) else [timeout, timeout]
-        out = []
-        for value in values:
-            try:
-                seconds = float(value)
-            except (TypeError, ValueError):
-                seconds = None
-            if seconds is None or math.isnan(seconds) or seconds <= 0 or seconds == float("inf"):
-                raise self.input_error(self.option("timeout"),
-                                       "must be a number of seconds greater than 0, got %r" % (value,))
-            out.append(seconds)
-        return tuple(out[:2])
+        return check_timeout(timeout, self.option("timeout"), self.input_error)
 
     def _check_tls(self, validate_certs, ca_path):
-        # validate_certs=false wins over ca_path (as in ansible.builtin.uri); the modules warn.
-        if not validate_certs:
-            return False
-        if not ca_path:
-            return True
-        path = os.path.expanduser(str(ca_path))
-        option = self.option("ca_path")
-        if os.path.isdir(path):
-            return path  # an OpenSSL hashed directory (c_rehash), as requests takes it
-        if not os.path.exists(path):
-            raise self.input_error(option, "%s does not exist; give the PEM file of the CA certificates that "
-                                           "sign the API's certificate" % path)
-        try:
-            ssl.create_default_context(cafile=path)
-        except ssl.SSLError as exc:
-            raise self.input_error(option, "%s holds no PEM CA certificate that OpenSSL can load (%s)"
-                                   % (path, exc.reason or exc))
-        except OSError as exc:
-            raise self.input_error(option, "cannot read %s: %s" % (path, exc.strerror or exc))
-        return path
+        return check_tls(validate_certs, ca_path, self.option("ca_path"), self.input_error)
 
     # -- sessions, retries ------------------------------------------------------
     def _new_session(self, policy):

@@ -163,17 +163,17 @@ def test_a_proof_file_with_the_wrong_content_is_refused_under_the_role_variable(
     assert check([www()], settings=dict(settings, **{var: str(letter)}))[1] == []
 
 
-def test_the_api_address_comes_from_the_environment_once(monkeypatch):
+def test_the_api_address_comes_from_the_environment_once(monkeypatch, tmp_path):
     from ansible_collections.wotrus.pki.plugins.action.certificate_preflight import Checker as checker_class
     monkeypatch.setenv("WOTRUS_API_URL", "http://example.com:8443")
-    monkeypatch.setenv("WOTRUS_CA_PATH", "/ca.pem")
+    monkeypatch.setenv("WOTRUS_CA_PATH", str(tmp_path))  # a hashed CA directory
     c = checker_class(dict(DEFAULTS), dict(certificate_api_url=""))
     c.run([www()])
     assert c.errors and c.errors[0].startswith("certificate_api_url: must be https://"), c.errors
     monkeypatch.setenv("WOTRUS_API_URL", "https://api.example.com")
     c = checker_class(dict(DEFAULTS), dict(certificate_api_url=""))
     c.run([www()])
-    assert c.errors == [] and c.connection == dict(api_url="https://api.example.com", ca_path="/ca.pem")
+    assert c.errors == [] and c.connection == dict(api_url="https://api.example.com", ca_path=str(tmp_path))
 
 
 def test_the_role_months_are_protocols_order_months():
@@ -188,3 +188,19 @@ def test_the_role_months_are_protocols_order_months():
     assert tuple(options["certificate_list"]["options"]["month"]["choices"]) == protocol.ORDER_MONTHS
     assert check([www(month=13)])[1] == ["certificate_list[0].month: must be 12 or 24 (the role orders 13 or 25 "
                                          "itself on renewal), got 13"]
+
+
+@pytest.mark.parametrize("settings,words", [
+    (dict(certificate_api_timeout=0), "certificate_api_timeout: must be a number of seconds greater than 0"),
+    (dict(certificate_api_timeout="-1"), "certificate_api_timeout: must be a number of seconds greater than 0"),
+    (dict(certificate_ca_path="/nonexistent/ca.pem"), "certificate_ca_path: /nonexistent/ca.pem does not exist"),
+])
+def test_connection_settings_that_cannot_work_stop_the_play(settings, words):
+    items, errors = check([www()], settings=settings)
+    assert any(e.startswith(words) for e in errors), errors
+
+
+def test_a_missing_ca_path_is_fine_when_certificates_are_not_checked():
+    items, errors = check([www()], settings=dict(certificate_ca_path="/nonexistent/ca.pem",
+                                                 certificate_validate_certs=False))
+    assert errors == []
