@@ -207,7 +207,7 @@ import stat
 from ansible_collections.wotrus.pki.plugins.module_utils import _files
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus_module import create_module, file_error, run
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import engine, inputs, orders, protocol
-from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import OrderStateError
+from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError, OrderStateError
 
 
 # Each path option and the result key it is written from.
@@ -262,6 +262,8 @@ def write_files(module, plan, result):
 def ensure_certificate(module, client):
     p = module.params
     order_id = inputs.check_order_id(p["order_id"])
+    if p["wait_timeout"] < 0:
+        raise InputError("wait_timeout", "must be 0 or more seconds, got %d" % p["wait_timeout"])
     plan = file_plan(module)
     order = orders.get_order(client, order_id)
     status = orders.status_of(order)
