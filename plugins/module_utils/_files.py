@@ -113,30 +113,28 @@ def parse_mode(value, option="mode", current=None):
                                 "'u=rw,g=r,o=r'" % (value,)) from None
 
 
-def lookup_owner(owner, option="owner"):
-    """The uid of a user name or number; FileError naming ``option`` when there is no such user."""
-    if owner in (None, ""):
+def _lookup(value, option, by_name, what):
+    """The id of a name or number from ``by_name`` (pwd.getpwnam / grp.getgrnam); FileError naming
+    ``option`` when there is none."""
+    if value in (None, ""):
         return None
-    text = str(owner)
+    text = str(value)
     try:
-        return pwd.getpwnam(text).pw_uid
+        return by_name(text)
     except KeyError:
         if text.isdigit():
             return int(text)
-    raise FileError(option, "there is no user %r on this host" % (text,))
+    raise FileError(option, "there is no %s %r on this host" % (what, text))
+
+
+def lookup_owner(owner, option="owner"):
+    """The uid of a user name or number; FileError naming ``option`` when there is no such user."""
+    return _lookup(owner, option, lambda name: pwd.getpwnam(name).pw_uid, "user")
 
 
 def lookup_group(group, option="group"):
     """The gid of a group name or number; FileError naming ``option`` when there is no such group."""
-    if group in (None, ""):
-        return None
-    text = str(group)
-    try:
-        return grp.getgrnam(text).gr_gid
-    except KeyError:
-        if text.isdigit():
-            return int(text)
-    raise FileError(option, "there is no group %r on this host" % (text,))
+    return _lookup(group, option, lambda name: grp.getgrnam(name).gr_gid, "group")
 
 
 def file_attrs(mode=None, owner=None, group=None, secontext=None, mode_option="mode", owner_option="owner",
