@@ -252,7 +252,9 @@ def test_a_revoked_push_gets_the_host_a_new_certificate(push_env):
     env.sandbox.mgmt_post("/orders/%s/state" % old_order, {"status": "revoked"})
     new_order, order = wait_served_order(env, host, old_order, ISSUE_DELAY + 2 * DEPLOY_TIMEOUT)
     assert new_order is not None, rulebook.output()[-4000:]
-    assert order["status"] == "issued" and served_serial(env, host) != old_serial
+    # wait_served_order saw nginx serve this order's certificate; a second handshake right after a
+    # reload may still reach an old nginx worker, so the comparison is with what it saw.
+    assert order["status"] == "issued" and order["serial"].upper() != old_serial
     revoked = env.sandbox.mgmt_get("/orders/%s" % old_order)
     assert revoked["status"] == "revoked"
     # The revoked push ordered anew (the order waited for a person), the new order's push deployed it.
