@@ -318,13 +318,21 @@ def create_request(params):
     product_id = inputs.check_product_id(params["product_id"]) if params["product_id"] else None
     if not product_id:
         raise InputError("product_id", "is required to create an order (or give order_id to adopt one)")
+    if params["common_name"] is not None and not str(params["common_name"]).strip():
+        raise InputError("common_name", "is empty; leave it out to take the CSR's CN")
     csr = inputs.csr_from_options(params, required=False)
     common_name, hosts = inputs.resolve_names(csr, params["common_name"], params["hosts"], product_id=product_id)
     if not common_name:
         raise InputError("common_name", "is required when the CSR names no CN (or no CSR is given)")
     csr_sign = inputs.load_csr(params["csr_sign"], "csr_sign") if params["csr_sign"] else None
+    if csr_sign is not None and csr_sign.key_type != "other":
+        raise InputError("csr_sign", "must be the SM2 signing CSR of an SM2 product; this CSR's key is %s (give an "
+                                     "RSA or ECDSA CSR as csr)" % csr_sign.key_type.upper())
     bind = inputs.check_product_id(params["bind_rsa_product_id"], "bind_rsa_product_id") \
         if params["bind_rsa_product_id"] else None
+    if bind and csr_sign is None:
+        raise InputError("bind_rsa_product_id", "binds an RSA order to an SM2 one: it needs csr_sign (the SM2 "
+                                                "signing CSR of an SM2 product)")
     organization = inputs.organization_post(params["organization"])
     if not organization:
         raise InputError("organization", "is required to create an order: the API requires organization.org_name "

@@ -132,7 +132,7 @@ def reissue_request(params):
     csr_encrypt = inputs.load_csr(params["csr_encrypt"], "csr_encrypt") if params["csr_encrypt"] else None
     proof = inputs.load_file(params["proof_path"], "proof_path") if params["proof_path"] else None
     if csr_encrypt and not proof:
-        raise InputError("proof_path", "is required to reissue an SM2 certificate (the API requires a revocation "
+        raise InputError("proof_path", "is required with csr_encrypt: that is an SM2 reissue (the API requires a revocation "
                                        "letter for SM2 and Sectigo products)")
     key = inputs.check_idempotence_id(params["idempotence_id"]) if params["idempotence_id"] is not None else None
     return engine.ReissueRequest(order_id, csr, reason, idempotence_id=key, csr_encrypt=csr_encrypt, proof=proof)

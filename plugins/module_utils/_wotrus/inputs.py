@@ -62,6 +62,20 @@ class Csr:
             return []
         return [str(n) for n in ext.value.get_values_for_type(x509.IPAddress)]
 
+    @property
+    def key_type(self):
+        """``rsa``, ``ec``, ``ed25519``/``ed448``, ``dsa``, or ``other`` (a key cryptography
+        cannot load: SM2)."""
+        try:
+            key = self.obj.public_key()
+        except (UnsupportedAlgorithm, ValueError):
+            return "other"
+        name = type(key).__name__.lower()
+        for kind in ("rsa", "ellipticcurve", "ed25519", "ed448", "dsa"):
+            if kind in name:
+                return "ec" if kind == "ellipticcurve" else kind
+        return "other"
+
     def public_key_der(self):
         try:
             return self.obj.public_key().public_bytes(

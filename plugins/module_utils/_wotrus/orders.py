@@ -125,7 +125,13 @@ def create_order(client, body):
 
 
 def get_order(client, order_id):
-    answer = client.get(client.order_path(order_id), what="read order %s" % order_id)
+    try:
+        answer = client.get(client.order_path(order_id), what="read order %s" % order_id)
+    except ApiError as exc:
+        # The API's refusal of this order id (not found, not this partner's): the option to check.
+        exc.message = "%s; check order_id" % exc.message
+        exc.option = exc.option or "order_id"
+        raise
     if not isinstance(answer.data, dict):
         raise ApiError("the WoTrus API returned no order for %s; check order_id" % order_id,
                        status=answer.status, url=answer.url, method="GET", request_id=answer.request_id)
