@@ -22,6 +22,7 @@ try:
     from cryptography import x509
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
     from cryptography.x509.oid import NameOID
     CRYPTOGRAPHY_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - reported by the modules
@@ -70,10 +71,11 @@ class Csr:
             key = self.obj.public_key()
         except (UnsupportedAlgorithm, ValueError):
             return "other"
-        name = type(key).__name__.lower()
-        for kind in ("rsa", "ellipticcurve", "ed25519", "ed448", "dsa"):
-            if kind in name:
-                return "ec" if kind == "ellipticcurve" else kind
+        for kind, cls in (("rsa", rsa.RSAPublicKey), ("ec", ec.EllipticCurvePublicKey),
+                          ("ed25519", ed25519.Ed25519PublicKey), ("ed448", ed448.Ed448PublicKey),
+                          ("dsa", dsa.DSAPublicKey)):
+            if isinstance(key, cls):
+                return kind
         return "other"
 
     def public_key_der(self):

@@ -70,3 +70,15 @@ def test_a_record_path_that_cannot_be_a_record_is_refused_before_any_call(tmp_pa
             read_record(str(path))
         assert str(ei.value).startswith("record_path")
     assert (tmp_path / "notes.txt").read_text() == "my notes, not a record\n"
+
+
+def test_a_csr_knows_its_key_type():
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.x509.oid import NameOID
+    from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import inputs
+    for kind, key in (("ec", ec.generate_private_key(ec.SECP256R1())), ("rsa", rsa.generate_private_key(65537, 2048))):
+        csr = x509.CertificateSigningRequestBuilder().subject_name(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "a.example")])).sign(key, hashes.SHA256())
+        assert inputs.load_csr(csr.public_bytes(serialization.Encoding.PEM).decode(), "csr_sign").key_type == kind
