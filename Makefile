@@ -38,7 +38,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	ln -sfn ../../.. .collections/ansible_collections/wotrus/pki
 	touch $@
 
-test: lint sanity unit sandbox-test integration hosts-test role-test push-test package-check
+test: lint sanity unit sandbox-test integration hosts-test role-test push-test reliability-fast package-check
 	@echo "make test: all suites passed"
 
 lint: $(STAMP) changelog-lint
