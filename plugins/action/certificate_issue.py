@@ -72,6 +72,11 @@ DCV_MODULE = "wotrus.pki.certificate_dcv_file"
 PROOF_VARIABLE = {role_status.DUE_REISSUE: "certificate_reissue_proof_path",
                   role_status.DUE_REVOKE: "certificate_revoke_proof_path"}
 
+# What the role calls the connection options: errors name the variable a user sets.
+ROLE_VARIABLES = dict(api_url="certificate_api_url", api_token="certificate_api_token",
+                      ca_path="certificate_ca_path", validate_certs="certificate_validate_certs",
+                      timeout="certificate_api_timeout")
+
 
 class Issue:
     """One certificate's API work. Never raises for API errors: they end in
@@ -99,7 +104,8 @@ class Issue:
         if not args["validate_certs"]:
             display.warning(engine.validate_certs_warning(args["ca_path"]))
         self.client = engine.connect(args["api_url"], args["api_token"], validate_certs=args["validate_certs"],
-                                     ca_path=args["ca_path"], timeout=args["timeout"], log=display.vvv)
+                                     ca_path=args["ca_path"], timeout=args["timeout"], log=display.vvv,
+                                     option_prefix=ROLE_VARIABLES)
         return self.client
 
     def base_record(self, **fields):

@@ -38,7 +38,9 @@ name, renamed over the old link or file).
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import grp
 import os
 import pwd
@@ -276,11 +278,35 @@ def ensure_file(module, path, data, attrs=None, option="path", secret=False, bac
     """What a module does with one file: check the path, write it when its content, mode,
     owner or group differ (nothing in check mode), and say so.
 
+    Concurrent runs that write the same directory take turns (an exclusive ``flock`` of the
+    directory itself, which leaves no lock file behind), so of several runs writing the same
+    bytes exactly one says ``changed``.
+
     Returns ``dict(changed, diff, backup_file, path)``; the diff shows the content before and
     after, or only that it changed when ``secret``. Raises FileError naming ``option``."""
     attrs = attrs or FileAttrs()
     path = check_target(path, option)
     data = data.encode("utf-8") if isinstance(data, str) else data
+    with _directory_lock(os.path.dirname(path), exclusive=not module.check_mode):
+        return _ensure_file_locked(module, path, data, attrs, option, secret, backup)
+
+
+@contextlib.contextmanager
+def _directory_lock(directory, exclusive=True):
+    """Hold an flock of ``directory`` (shared, or exclusive for writers) while the block runs."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        yield  # the write reports what is wrong with the directory
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _ensure_file_locked(module, path, data, attrs, option, secret, backup):
     before = read(path)
     changed = differs(path, data, attrs)
     if secret:

@@ -186,6 +186,14 @@ class _Retry(Retry):
 
 
 
+def option_name(prefix, name):
+    """What an error calls option ``name``: ``prefix + name``, or, when ``prefix`` is a mapping
+    (the role's variable names, say), its entry for ``name``."""
+    if isinstance(prefix, dict):
+        return prefix.get(name, name)
+    return prefix + name
+
+
 def check_timeout(timeout, option, input_error):
     """``(connect, read)`` seconds from one number or a pair; each must be a number greater than 0.
     ``input_error(option, message)`` is raised otherwise. The role's preflight calls it too."""
@@ -267,7 +275,7 @@ class HttpClient:
 
     # -- the connection options, checked once ---------------------------------
     def option(self, name):
-        return self.option_prefix + name
+        return option_name(self.option_prefix, name)
 
     def _check_timeout(self, timeout):
         return check_timeout(timeout, self.option("timeout"), self.input_error)

@@ -84,17 +84,17 @@ class WoTrusClient:
                  retries=_http.DEFAULT_RETRIES, backoff=_http.DEFAULT_BACKOFF, max_backoff=_http.DEFAULT_MAX_BACKOFF,
                  max_retry_after=_http.DEFAULT_MAX_RETRY_AFTER, sleep=None, log=None, session=None, rand=None,
                  user_agent=_http.USER_AGENT, option_prefix=""):
-        self.api_url = inputs.check_api_url(api_url, option_prefix + "api_url")
+        self.api_url = inputs.check_api_url(api_url, _http.option_name(option_prefix, "api_url"))
         if api_token is None or not str(api_token).strip():
-            raise InputError(option_prefix + "api_token",
+            raise InputError(_http.option_name(option_prefix, "api_token"),
                              "is empty; set api_token or the WOTRUS_API_TOKEN environment variable")
         api_token = str(api_token).strip()
         if any(c in api_token for c in "\r\n\t ") or not api_token.isprintable():
-            raise InputError(option_prefix + "api_token", "holds whitespace or control characters; check how it is set")
+            raise InputError(_http.option_name(option_prefix, "api_token"), "holds whitespace or control characters; check how it is set")
         try:
             api_token.encode("latin-1")  # an HTTP header value
         except UnicodeEncodeError:
-            raise InputError(option_prefix + "api_token", "holds characters an HTTP header cannot carry (only "
+            raise InputError(_http.option_name(option_prefix, "api_token"), "holds characters an HTTP header cannot carry (only "
                              "Latin-1); check how it is set")
         self._token = api_token
         extra = {}
