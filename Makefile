@@ -17,9 +17,8 @@ GET_PIP     := $(HOME)/.ansible/test/cache/get_pip_24_2.py
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv demo test lint changelog-lint sanity unit sandbox-test integration hosts-test role-test push-test package-check bench clean
-.PHONY: help venv demo test lint changelog-lint sanity unit sandbox-test integration hosts-test role-test package-check bench \
-        reliability reliability-fast clean
+.PHONY: help venv demo test lint changelog-lint sanity unit sandbox-test integration hosts-test role-test push-test \
+        package-check bench reliability reliability-fast clean
 
 help:
 	@echo "make demo   start the sandbox, issue and deploy certificates, show where they are"
@@ -75,7 +74,9 @@ role-test: $(STAMP)
 	$(BIN)/python -m pytest -q tests/role
 
 # The push path with the real ansible-rulebook (Java 17) and one SSH test host (docs/push.md).
+# ansible-rulebook needs a Java 17 runtime: installed here when the machine has none.
 push-test: $(STAMP)
+	command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; }
 	$(BIN)/python -m pytest -q tests/push
 
 hosts-test: $(STAMP)

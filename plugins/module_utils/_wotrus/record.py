@@ -40,7 +40,7 @@ Schema (``VERSION`` 1; every field but ``version`` and ``order_id`` optional):
 
 Nothing here imports Ansible and nothing here writes a file: a module writes
 ``dumps(record)`` with the collection's file writer (the one call site:
-``_wotrus_module.write_record`` for the wotrus_* modules,
+``_wotrus_module.keep_record`` for the wotrus_* modules,
 ``certificate_deploy`` for the role).
 """
 
