@@ -255,7 +255,7 @@ def _record_bytes(record):
     return records.dumps(record).encode("utf-8")
 
 
-class Store(object):
+class Store:
     """``<directory of cert_path>/.wotrus/<name>/``: one numbered directory per version of the
     certificate's files (key.pem, cert.pem, chain.pem, fullchain.pem), and ``current``, a link to
     the live one. The user's paths are links through ``current``, so one rename of ``current``
@@ -367,7 +367,7 @@ class Store(object):
         return [self.path(v) for v in removed]
 
 
-class Deployer(object):
+class Deployer:
     def __init__(self, module):
         self.module = module
         p = module.params

@@ -18,7 +18,7 @@ import os
 from aiohttp import web
 
 
-class OrderState(object):
+class OrderState:
     """Orders by ``id_field``, kept in ``<state_dir>/<state_file>`` (in memory without a state directory)."""
 
     def __init__(self, settings, state_dir, state_file, make_order, id_field, ensure_ascii=True):
@@ -55,7 +55,7 @@ class OrderState(object):
         return existed
 
 
-class SharedStates(object):
+class SharedStates:
     """``states(settings, state_dir)``: the one state object per process and state directory.
 
     Both apps the sandbox builds (HTTPS and plain HTTP) see the same orders when

@@ -236,7 +236,7 @@ def ssl_context(settings):
     return context
 
 
-class Deliveries(object):
+class Deliveries:
     """What was received: each body's digest, and each order's latest state, with times."""
 
     NEW, REDELIVERY, STALE = "new", "redelivery", "stale"
