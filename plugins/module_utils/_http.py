@@ -185,7 +185,6 @@ class _Retry(Retry):
         self.client.pause_before_retry(self, response)
 
 
-
 def option_name(prefix, name):
     """What an error calls option ``name``: ``prefix + name``, or, when ``prefix`` is a mapping
     (the role's variable names, say), its entry for ``name``."""
