@@ -42,6 +42,8 @@ test: lint sanity unit sandbox-test integration hosts-test role-test push-test r
 
 lint: $(STAMP) changelog-lint
 	$(BIN)/ansible-lint --profile production
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.collections $(BIN)/antsibull-docs lint-collection-docs --plugin-docs \
+	  .collections/ansible_collections/wotrus/pki
 
 changelog-lint: $(STAMP)
 	$(BIN)/antsibull-changelog lint

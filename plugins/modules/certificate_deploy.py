@@ -10,7 +10,7 @@ module: certificate_deploy
 short_description: Put an issued certificate in place on a host, test and reload its services, keep the order record
 version_added: 0.1.0
 description:
-  - Runs on the host that uses the certificate. A step of the role M(wotrus.pki.certificate) (after
+  - Runs on the host that uses the certificate. A step of the role C(wotrus.pki.certificate) (after
     M(wotrus.pki.certificate_issue)), not a module to use on its own; its options come from the role's plan.
   - Writes the order record (O(record)) whenever it is given, also when the order is not issued
     yet, so that the next run resumes that order and creates none.
@@ -33,7 +33,7 @@ description:
     deploys the same order again and buys nothing), and the task fails naming the service and its output.
   - Earlier versions are the backups; O(backup_keep) of them are kept, older ones are removed after a
     successful deployment, with versions a failed or killed run left.
-  - Run by the role M(wotrus.pki.certificate) as its deployment step; it can be used on its own.
+  - Run by the role C(wotrus.pki.certificate) as its deployment step; it can be used on its own.
   - Never returns key material.
 author:
   - wotrus.pki contributors (@wotrus)

@@ -12,7 +12,7 @@ version_added: 0.1.0
 description:
   - An action plugin. It runs on the controller, in the worker process of the task; no module
     is sent to the host and no process is forked for the API calls, so the API token stays on
-    the controller. It is the controller step of the role M(wotrus.pki.certificate), not a module to
+    the controller. It is the controller step of the role C(wotrus.pki.certificate), not a module to
     use on its own (the wotrus_* modules are); its options come from the role's preflight plan and
     the host's status, which it trusts and does not check again.
   - It turns its options into a request to the collection's order engine

@@ -11,7 +11,7 @@ short_description: Check the certificate role's inputs on the controller and fil
 version_added: 0.1.0
 description:
   - An action plugin; runs on the controller and touches no host. The first step of the role
-    M(wotrus.pki.certificate).
+    C(wotrus.pki.certificate).
   - "Checks every certificate of O(certificates) and the role settings of O(settings), and fails
     listing every problem at once, each naming the variable (for example
     C(certificate_list[1].key_size: must be one of 256, 384 for key_type ecdsa, got 2048))."

@@ -23,7 +23,7 @@ description:
     change and the order, which is left as it is (cancel it with M(wotrus.pki.wotrus_order) O(wotrus.pki.wotrus_order#module:state=absent)).
   - Read-only. This is all a run does for a certificate that is not due, so such a run
     makes no API call.
-  - This is a step of the role M(wotrus.pki.certificate) (its first on the host), not a module to use on its
+  - This is a step of the role C(wotrus.pki.certificate) (its first on the host), not a module to use on its
     own. Its options come from the role's preflight plan, which has checked and normalised them (names, month,
     paths, times); this module does not check them again.
   - Never returns key material; keys are read only to compare public keys.
