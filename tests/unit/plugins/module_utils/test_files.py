@@ -221,9 +221,9 @@ def test_ensure_file_check_mode_writes_nothing(tmp_path):
 def test_ensure_file_keeps_secrets_out_of_the_diff(tmp_path):
     path = str(tmp_path / "k")
     with open(path, "wb") as f:
-        f.write(b"-----BEGIN PRIVATE KEY-----\nold\n")
-    result = _files.ensure_file(FakeModule(), path, b"-----BEGIN PRIVATE KEY-----\nnew\n", option="key_path", secret=True)
-    assert result["changed"] is True and "PRIVATE" not in repr(result)
+        f.write(b"key-sentinel-old\n")
+    result = _files.ensure_file(FakeModule(), path, b"key-sentinel-new\n", option="key_path", secret=True)
+    assert result["changed"] is True and "key-sentinel" not in repr(result)
 
 
 def test_ensure_file_backup_and_a_failed_write(tmp_path, monkeypatch):
