@@ -142,8 +142,10 @@ def summarize(certificates, status=None, issue=None, deploy=None, failed=None, c
             e.update(result=FAILED, reason=per_item[name])
         if e["result"] is None:
             # The role stopped before this certificate's steps ran.
-            e.update(result=FAILED, reason=whole or (next(iter(per_item.values())) if per_item else None) or
-                     "the role did not finish on this host")
+            e.update(result=FAILED, reason=whole or (
+                "not done, the role stopped on this host: %s" % "; ".join(
+                    "%s: %s" % (n or "?", r) for n, r in sorted(per_item.items(), key=lambda x: str(x[0])))
+                if per_item else "not done, the role did not finish on this host"))
         entries.append(e)
     if not entries and (whole or per_item):
         entries.append(dict(name=None, common_name=None, result=FAILED, due=None, order_id=None, not_after=None,
