@@ -160,3 +160,29 @@ def test_a_failed_host_publishes_failed_with_the_reason(role_env):
     # The host fails with the reason after publishing it.
     assert "the certificate role failed on this host: site: " in proc.stdout
     no_secret(env, proc)
+    # The next workflow node (playbooks/summary.yml) gets the stats as extra variables, as AWX passes
+    # them, and fails naming the host; with certificate_summary_fail_on [] it passes.
+    artifacts = env.work / "artifacts.json"
+    artifacts.write_text(json.dumps(custom))
+    node = [str(REPO / ".venv" / "bin" / "ansible-playbook"), str(REPO / "playbooks" / "summary.yml"),
+            "-e", "@%s" % artifacts]
+    out = subprocess.run(node, cwd=str(env.work), env=env.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, timeout=120)
+    assert out.returncode != 0 and "1 certificate(s) failed: %s site: failed" % h1["name"] in out.stdout, out.stdout
+    out = subprocess.run(node + ["-e", '{"certificate_summary_fail_on": []}'], cwd=str(env.work), env=env.env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    assert out.returncode == 0 and "%s site: renewed" % env.hosts[1]["name"] in out.stdout, out.stdout
+
+
+def test_a_bad_spread_is_refused_before_any_api_call_and_published_as_failed(role_env):
+    env = role_env
+    before = env.counts()
+    proc = run(env, extra={"certificate_renew_spread_days": 400})
+    assert proc.returncode != 0
+    assert env.counts() == before
+    doc = stats_of(proc)
+    for h in env.hosts:
+        (e,) = entries(doc, h["name"])
+        assert e["name"] == "site" and e["result"] == "failed", e
+        assert "certificate_renew_spread_days: must be a whole number of days from 0 (off) to 365" in e["reason"]
+    assert doc["global_custom_stats"]["wotrus_pki_total_failed"] == len(env.hosts)
