@@ -130,8 +130,8 @@ def plan_line(out, spread_days=0):
     if out["due"] != DUE_NONE:
         return "due: %s" % out["due"]
     if out.get("renew_on"):
-        return "not due, renews on %s%s" % (out["renew_on"], " (spread over %s days)" % spread_days
-                                             if spread_days else "")
+        spread = " (spread over %s days)" % spread_days if spread_days else ""
+        return "not due, renews on %s%s" % (out["renew_on"], spread)
     return "not due"
 
 

@@ -162,4 +162,3 @@ def stats(host, entries):
         out[STATS_TOTAL + result] = sum(1 for e in entries if e["result"] == result)
     out[STATS_DEPLOYED] = sum(1 for e in entries if e.get("deployed"))
     return out
-

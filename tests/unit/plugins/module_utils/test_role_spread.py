@@ -20,6 +20,7 @@ from .test_role_status import NOW, Host
 def host(tmp_path):
     return Host(tmp_path)
 
+
 DAY = datetime.timedelta(days=1)
 NB = datetime.datetime(2026, 1, 5, 10, 0, tzinfo=datetime.timezone.utc)
 NA = NB + 365 * DAY
