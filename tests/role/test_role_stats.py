@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO / ".collections"))
 from ansible_collections.wotrus.pki.plugins.module_utils import _role_status as role_status  # noqa: E402
 
 NAME = "stats"
+SECTIGO = "8F6A3C1D-2B4E-4C5F-9A7B-1D2E3F4A5B6C"  # the sandbox's Sectigo-backed product (pendingDCV on its way)
 CERT = "/etc/ssl/test-host/stats.crt"
 # A certificate of its own (the other role tests of the session leave theirs in any state), tested and
 # reloaded with the host's nginx.
@@ -224,3 +225,30 @@ def test_a_bad_spread_is_refused_before_any_api_call_and_published_as_failed(rol
         assert e["name"] == NAME and e["result"] == "failed", e
         assert "certificate_renew_spread_days: must be a whole number of days from 0 (off) to 365" in e["reason"]
     assert doc["global_custom_stats"]["wotrus_pki_total_failed"] == len(env.hosts)
+
+
+def test_an_order_waiting_for_a_person_is_published_with_its_link(role_env, stats_inventory):
+    """A Sectigo-backed order held in pendingDCV: each host ends cleanly (rc 0) after publishing its entry
+    (once: the counter is the number of hosts), with the link a person must open."""
+    env = role_env
+    waiting = [{"name": "stats-wait", "common_name": "{{ test_host_server_name }}", "product_id": SECTIGO,
+                "key_type": "ecdsa", "key_size": 256,
+                "cert_path": "/etc/ssl/test-host/stats-wait.crt", "key_path": "/etc/ssl/test-host/stats-wait.key",
+                "chain_path": "/etc/ssl/test-host/stats-wait.chain.pem",
+                "fullchain_path": "/etc/ssl/test-host/stats-wait.fullchain.pem"}]
+    env.sandbox.mgmt_post("/config", {"delays": {"pendingSubmitOrderToCA": 0, "pendingDCV": 3600}})
+    try:
+        proc = run(env, extra={"certificate_list": waiting, "certificate_wait_timeout": 30})
+    finally:
+        env.sandbox.mgmt_post("/config", {"delays": {"pendingSubmitOrderToCA": 0, "pendingDCV": 0}})
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    doc = stats_of(proc)
+    for h in env.hosts:
+        (e,) = entries(doc, h["name"])
+        rec = json.loads(env.host_file(h, "/etc/ssl/test-host/stats-wait.crt.wotrus.json").read_text())
+        assert e["result"] == "waiting" and e["deployed"] is False, e
+        assert e["link"] == rec["pending_link"] and e["link"].startswith(env.sandbox.api_url), (e, rec)
+        assert e["order_id"] == rec["order_id"] and "pendingDCV" in e["reason"], e
+    custom = doc["global_custom_stats"]
+    assert custom["wotrus_pki_total_waiting"] == len(env.hosts)
+    assert custom["wotrus_pki_total_failed"] == 0
