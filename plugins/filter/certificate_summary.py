@@ -47,6 +47,11 @@ options:
     description: Whether the run is in check mode (due certificates are then C(planned)).
     type: bool
     default: false
+  renewal:
+    description:
+      - C(renew_before_days), C(renew_before_percent) and C(renew_spread_days) of the role, so that a certificate
+        deployed in this run gets its C(renew_on) (read from the new certificate).
+    type: dict
 author:
   - wotrus.pki contributors (@wotrus)
 '''
@@ -80,7 +85,7 @@ _value:
           due: renew
           order_id: "20260301000123"
           not_after: "2027-04-01T23:59:59Z"
-          renew_on: null
+          renew_on: "2027-03-02T23:59:59Z"
           link: null
           reason: null
           deployed: true
@@ -98,10 +103,10 @@ from ansible_collections.wotrus.pki.plugins.module_utils import _role_summary as
 
 
 def certificate_summary(certificates, host, certificate_list=None, status=None, issue=None, deploy=None,
-                        failed=None, check_mode=False):
+                        failed=None, check_mode=False, renewal=None):
     entries = role_summary.summarize(certificates, status=status, issue=issue, deploy=deploy, failed=failed,
                                      check_mode=bool(check_mode), certificate_list=certificate_list,
-                                     host=str(host))
+                                     host=str(host), renewal=renewal)
     return role_summary.stats(str(host), entries)
 
 

@@ -16,6 +16,9 @@ No Ansible import: unit tests call it directly.
 
 from __future__ import annotations
 
+from ansible_collections.wotrus.pki.plugins.module_utils import _role_status as role_status
+from ansible_collections.wotrus.pki.plugins.module_utils import _x509
+
 ISSUED = "issued"
 RENEWED = "renewed"
 REVOKED = "revoked"
@@ -78,8 +81,22 @@ def _failed_items(failed, host):
     return {}, _reason(failed)
 
 
-def entry(cert, status, issue, deploy, check_mode=False, host=None):
-    """One certificate's entry, from its status, issue and deploy results (None where the step did not run)."""
+def _next_renewal(issue, renewal, host, name):
+    """When the certificate just issued renews (ISO 8601), from its PEM and the renewal settings; None when
+    either is not there."""
+    certs = _x509.load_certs(str(issue.get("certificate") or "").encode("ascii", "ignore"))
+    if not certs or renewal is None:
+        return None
+    when = role_status.renew_on(_x509.not_before(certs[0]), _x509.not_after(certs[0]),
+                                renewal.get("renew_before_days") or 0, renewal.get("renew_before_percent") or 0,
+                                renewal.get("renew_spread_days") or 0, host, name)
+    return role_status.iso(when)
+
+
+def entry(cert, status, issue, deploy, check_mode=False, host=None, renewal=None):
+    """One certificate's entry, from its status, issue and deploy results (None where the step did not run).
+    ``renewal`` (renew_before_days, renew_before_percent, renew_spread_days) gives a newly deployed
+    certificate its ``renew_on``."""
     name = cert.get("name")
     e = dict(name=name, common_name=cert.get("common_name"), result=None, due=None, order_id=None,
              not_after=None, renew_on=None, link=None, reason=None, deployed=False)
@@ -115,13 +132,15 @@ def entry(cert, status, issue, deploy, check_mode=False, host=None):
             purpose = record.get("purpose") if due == "resume" else due
             e.update(result=BY_PURPOSE.get(purpose, ISSUED), deployed=bool(deploy.get("deployed")),
                      not_after=deploy.get("not_after") or issue.get("not_after") or e["not_after"])
+            if e["result"] != REVOKED and e["deployed"]:
+                e["renew_on"] = _next_renewal(issue, renewal, host, name)
         else:
             e["deployed"] = bool(deploy.get("deployed"))
     return e
 
 
 def summarize(certificates, status=None, issue=None, deploy=None, failed=None, check_mode=False,
-              certificate_list=None, host=None):
+              certificate_list=None, host=None, renewal=None):
     """The entries of one host: one per certificate, each with a result (RESULTS).
 
     ``certificates`` is the preflight plan's list; ``status``, ``issue`` and ``deploy`` the registered loop
@@ -137,7 +156,7 @@ def summarize(certificates, status=None, issue=None, deploy=None, failed=None, c
     entries = []
     for i, cert in enumerate(certificates):
         name = cert.get("name")
-        e = entry(cert, _at(statuses, i, name), _at(issues, i, name), _at(deploys, i, name), check_mode, host)
+        e = entry(cert, _at(statuses, i, name), _at(issues, i, name), _at(deploys, i, name), check_mode, host, renewal)
         if name in per_item and e["result"] != FAILED:
             e.update(result=FAILED, reason=per_item[name])
         if e["result"] is None:

@@ -110,6 +110,8 @@ def test_first_run_publishes_issued(role_env, stats_inventory):
         assert e["name"] == NAME and e["result"] == "issued" and e["deployed"] is True, e
         assert e["order_id"] == rec["deployed_order_id"]
         assert e["reason"] is None and e["link"] is None
+        # The new certificate renews 30 days (the default, no spread) before its end.
+        assert e["renew_on"] == role_status.iso(cert_of(env, h).not_valid_after_utc - datetime.timedelta(days=30))
     assert custom["wotrus_pki_total_issued"] == len(names)
     assert custom["wotrus_pki_total_deployed"] == len(names)
     assert custom["wotrus_pki_total_failed"] == 0 and custom["wotrus_pki_total_waiting"] == 0

@@ -119,3 +119,31 @@ def test_check_mode_is_planned():
     out = summary.summarize(PLAN[:2], st, iss, loop(("www", skipped()), ("api", skipped())), check_mode=True)
     assert [e["result"] for e in out] == ["planned", "unchanged"]
     assert summary.stats("h", out)["wotrus_pki_total_planned"] == 1
+
+
+def test_a_certificate_deployed_in_this_run_says_when_it_renews():
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from ansible_collections.wotrus.pki.plugins.module_utils import _role_status as role_status
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "www.example.com")])
+    nb = datetime.datetime(2026, 3, 1, tzinfo=datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(7).not_valid_before(nb).not_valid_after(nb + datetime.timedelta(days=365))
+            .sign(key, hashes.SHA256()))
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    st = loop(("www", status("renew")))
+    iss = loop(("www", dict(state="issued", certificate=pem, record=dict(order_id="O-1"))))
+    renewal = dict(renew_before_days=30, renew_before_percent=0, renew_spread_days=20)
+    out = summary.summarize(PLAN[:1], st, iss, loop(("www", dict(deployed=True))), host="web1", renewal=renewal)
+    want = role_status.renew_on(nb, nb + datetime.timedelta(days=365), 30, 0, 20, "web1", "www")
+    assert out[0]["result"] == "renewed" and out[0]["renew_on"] == role_status.iso(want)
+    # Without the settings (or the certificate) it is not guessed.
+    out = summary.summarize(PLAN[:1], st, iss, loop(("www", dict(deployed=True))), host="web1")
+    assert out[0]["renew_on"] is None
