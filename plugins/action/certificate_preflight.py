@@ -32,6 +32,7 @@ ITEM_KEYS = frozenset([
 ])
 DCV_MODES = ("none", "http")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MAX_RENEW_SPREAD_DAYS = 365
 MODE_RE = re.compile(r"^0?[0-7]{3,4}$")
 
 ARGUMENT_SPEC = dict(
@@ -47,6 +48,7 @@ class Checker:
         self.settings = settings
         self.errors = []
         self.reissue_issued_before = None
+        self.renew_spread_days = 0
         self.connection = {}
 
     def err(self, var, text):
@@ -83,6 +85,13 @@ class Checker:
                 continue
             if v < lo or (hi is not None and v > hi):
                 self.err(var, "must be between %s and %s, got %s" % (lo, hi if hi is not None else "any", v))
+        if "certificate_renew_spread_days" in s:
+            spread = str(s["certificate_renew_spread_days"]).strip()
+            if not re.match(r"^[0-9]+$", spread) or int(spread) > MAX_RENEW_SPREAD_DAYS:
+                self.err("certificate_renew_spread_days", "must be a whole number of days from 0 (off) to %d, got %r"
+                         % (MAX_RENEW_SPREAD_DAYS, s["certificate_renew_spread_days"]))
+            else:
+                self.renew_spread_days = int(spread)
         if "certificate_backup_keep" in s and not re.match(r"^[0-9]+$", str(s["certificate_backup_keep"]).strip()):
             self.err("certificate_backup_keep", "must be a whole number, 0 or more, got %r" % (s["certificate_backup_keep"],))
         if s.get("certificate_key_rotation", "always") not in ("always", "never"):
@@ -328,6 +337,7 @@ class ActionModule(ActionBase):
         checker = Checker(args["defaults"] or {}, args["settings"] or {})
         items = checker.run(args["certificates"])
         result.update(changed=False, certificates=items, reissue_issued_before=checker.reissue_issued_before,
+                      renew_spread_days=checker.renew_spread_days,
                       api_url=checker.connection.get("api_url"), ca_path=checker.connection.get("ca_path"))
         if checker.errors:
             result.update(failed=True, errors=checker.errors,

@@ -25,6 +25,7 @@ compare public keys; nothing returns key material. Everything X.509 is in
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _x509
@@ -96,6 +97,44 @@ def renewal_month(month, days_left):
     return month
 
 
+def renew_spread_fraction(host, name):
+    """A number in [0, 1) that depends only on the host and the certificate's name: where in the
+    spread window that certificate renews. The same on every run and every controller."""
+    digest = hashlib.sha256(("%s\0%s" % (host or "", name or "")).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / float(1 << 64)
+
+
+def renew_threshold(not_before, not_after, renew_before_days, renew_before_percent=0):
+    """When a certificate becomes due by renew_before_days / renew_before_percent (the earlier of the two)."""
+    threshold = not_after - datetime.timedelta(days=float(renew_before_days or 0))
+    if renew_before_percent:
+        threshold = min(threshold, not_after - (not_after - not_before) * (float(renew_before_percent) / 100.0))
+    return threshold
+
+
+def renew_on(not_before, not_after, renew_before_days, renew_before_percent=0, spread_days=0, host="", name=""):
+    """When the certificate is renewed: the threshold, or with a spread, earlier by the certificate's own share
+    (renew_spread_fraction) of the window. The window is spread_days, but at most half the time between
+    notBefore and the threshold, so a certificate is never renewed before it has lived half of that time
+    (short-lived certificates are spread over half their life instead)."""
+    threshold = renew_threshold(not_before, not_after, renew_before_days, renew_before_percent)
+    if not spread_days:
+        return threshold
+    window = min(datetime.timedelta(days=float(spread_days)),
+                 max(datetime.timedelta(0), (threshold - not_before) / 2))
+    return threshold - window * renew_spread_fraction(host, name)
+
+
+def plan_line(out, spread_days=0):
+    """One line for the role's output: what is due, or when the certificate renews."""
+    if out["due"] != DUE_NONE:
+        return "due: %s" % out["due"]
+    if out.get("renew_on"):
+        spread = " (spread over %s days)" % spread_days if spread_days else ""
+        return "not due, renews on %s%s" % (out["renew_on"], spread)
+    return "not due"
+
+
 def missing_dirs(paths):
     """The directories of ``paths`` that do not exist, sorted, each once."""
     return sorted(set(d for d in (os.path.dirname(x) for x in paths if x) if d and not os.path.isdir(d)))
@@ -144,6 +183,7 @@ def compute_status(p, now=None):
     Anything else is left to the scheduled run: a forged or replayed push can place no order.
     """
     out = _compute_status(p, now)
+    out["plan"] = plan_line(out, p.get("renew_spread_days") or 0)
     only = p.get("only_order_id")
     if not only or out["due"] == DUE_NONE:
         return out
@@ -157,6 +197,7 @@ def compute_status(p, now=None):
                % (only, out["why"]))
     out.update(due=DUE_NONE, why=why, order_id=None, failed_order_id=None, month=int(p["month"]),
                replaces_serial=None, new_key=False, csr_key_path=None, key="current")
+    out["plan"] = plan_line(out, p.get("renew_spread_days") or 0)
     return out
 
 
@@ -171,16 +212,19 @@ def _compute_status(p, now=None):
         name=p["name"], cert_path=p["cert_path"], key_path=p["key_path"], record_path=p["record_path"],
         staged_key_path=p["staged_key_path"], staged_csr_path=staged_csr_path(p["staged_key_path"]),
         staged_key_exists=staged_exists, record=record, deployed=cert is not None,
-        serial=None, not_before=None, not_after=None, days_left=None, percent_left=None,
+        serial=None, not_before=None, not_after=None, renew_on=None, days_left=None, percent_left=None,
         matches_key=None, names_match=None, due=DUE_NONE, why="the certificate is deployed and not due",
         order_id=None, month=int(p["month"]), replaces_serial=None, failed_order_id=None,
         new_key=False, regenerate_key=False, csr_key_path=None, key="current",
     )
     if cert is not None:
         na, nb = _x509.not_after(cert), _x509.not_before(cert)
+        renew_at = renew_on(nb, na, p["renew_before_days"], p["renew_before_percent"],
+                            p.get("renew_spread_days") or 0, p.get("renew_spread_host"), p["name"])
         life = (na - nb).total_seconds()
         left = (na - now).total_seconds()
         out.update(serial=_x509.serial_hex(cert), not_before=iso(nb), not_after=iso(na),
+                   renew_on=iso(renew_at),
                    days_left=round(left / 86400.0, 3),
                    percent_left=round(100.0 * left / life, 2) if life > 0 else 0.0,
                    matches_key=key_spki is not None and _x509.spki(cert) == key_spki)
@@ -257,6 +301,12 @@ def _compute_status(p, now=None):
         elif p["renew_before_percent"] and float(out["percent_left"] or 0) < float(p["renew_before_percent"]):
             due(DUE_RENEW, "%.1f%% of the lifetime left, less than renew_before_percent %s"
                 % (float(out["percent_left"] or 0), p["renew_before_percent"]))
+        elif p.get("renew_spread_days") and now >= renew_at:
+            due(DUE_RENEW, "its renewal date %s is reached (renew_spread_days %s: renewed %.1f days before "
+                "the renew_before_days/percent threshold)" % (
+                    out["renew_on"], p["renew_spread_days"],
+                    (renew_threshold(nb, na, p["renew_before_days"], p["renew_before_percent"])
+                     - renew_at).total_seconds() / 86400.0))
     if skip_reissue:
         out["why"] = "the certificate was %s; %s" % (skip_reissue, out["why"])
     if stale:

@@ -25,7 +25,8 @@ description:
     ones the API modules use), so that certificate_issue does not refuse later what passed here; the
     month must be 12 or 24 (the role orders 13 or 25 itself on renewal).
   - C(certificate_api_url) must be C(https://) (plain C(http://) only to the loopback), and
-    C(certificate_reissue_issued_before), when set, an ISO 8601 date-time. C(certificate_revoke_proof_path)
+    C(certificate_reissue_issued_before), when set, an ISO 8601 date-time; C(certificate_renew_spread_days) a whole
+    number from 0 to 365. C(certificate_revoke_proof_path)
     and C(certificate_reissue_proof_path) must be files whose content matches their extension; the
     message names the role variable.
 author:
@@ -101,6 +102,11 @@ reissue_issued_before:
   description: C(certificate_reissue_issued_before) in UTC as C(YYYY-MM-DDTHH:MM:SSZ), or null when unset.
   type: str
   returned: always
+renew_spread_days:
+  description: C(certificate_renew_spread_days) as a whole number of days (0, off, when unset).
+  type: int
+  returned: always
+  sample: 30
 errors:
   description: Every problem found, each naming its variable.
   type: list

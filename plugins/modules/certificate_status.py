@@ -90,6 +90,20 @@ options:
     description: Renew also when less than this percentage of the lifetime is left; V(0) turns it off.
     type: float
     default: 0
+  renew_spread_days:
+    description:
+      - Spread renewals over this many days before the O(renew_before_days) / O(renew_before_percent) threshold;
+        V(0) turns it off.
+      - Each certificate renews on its own day of that window, placed from O(renew_spread_host) and O(name) (a
+        hash, the same on every run), so a fleet bought in one week does not all renew in one night. The
+        window is at most half the time between the certificate's C(notBefore) and the threshold.
+      - RV(renew_on) says when.
+    type: int
+    default: 0
+  renew_spread_host:
+    description: The host name the spread is placed from (the role passes C(inventory_hostname)).
+    type: str
+    default: ""
   key_rotation:
     description:
       - On renewal, V(always) makes a new key, V(never) orders with the key in use.
@@ -238,6 +252,18 @@ not_after:
   description: Its end of validity (UTC, ISO 8601).
   type: str
   returned: success
+renew_on:
+  description:
+    - When the deployed certificate is renewed (UTC, ISO 8601), by O(renew_before_days), O(renew_before_percent) and
+      O(renew_spread_days); null without a certificate.
+  type: str
+  returned: success
+  sample: "2027-02-11T04:17:33Z"
+plan:
+  description: One line for the role's output, what is due or when the certificate renews.
+  type: str
+  returned: success
+  sample: "not due, renews on 2027-02-11T04:17:33Z (spread over 30 days)"
 days_left:
   description: Days of validity left.
   type: float
@@ -296,6 +322,8 @@ def main():
             month=dict(type="int", default=12),
             renew_before_days=dict(type="float", default=30),
             renew_before_percent=dict(type="float", default=0),
+            renew_spread_days=dict(type="int", default=0),
+            renew_spread_host=dict(type="str", default=""),
             key_rotation=dict(type="str", default="always", choices=["always", "never"]),
             force_renew=dict(type="bool", default=False),
             reissue=dict(type="bool", default=False),

@@ -204,3 +204,15 @@ def test_a_missing_ca_path_is_fine_when_certificates_are_not_checked():
     items, errors = check([www()], settings=dict(certificate_ca_path="/nonexistent/ca.pem",
                                                  certificate_validate_certs=False))
     assert errors == []
+
+
+@pytest.mark.parametrize("spread,want", [(0, 0), ("30", 30), (365, 365), (366, None), (-1, None), ("a week", None),
+                                         (1.5, None)])
+def test_renew_spread_days_is_a_whole_number_of_days_up_to_a_year(spread, want):
+    c = Checker(dict(DEFAULTS), dict(certificate_renew_spread_days=spread))
+    c.run([www()])
+    if want is None:
+        assert len(c.errors) == 1 and c.errors[0].startswith(
+            "certificate_renew_spread_days: must be a whole number of days from 0 (off) to 365"), c.errors
+    else:
+        assert c.errors == [] and c.renew_spread_days == want
