@@ -10,15 +10,16 @@ AWX's:
   non-empty value (booleans always; a boolean field not given is False).
   A "safe" namespace shows secret inputs as ``**********``: that is what AWX
   stores as the job's environment (``job_env``) and shows in the UI.
-* ``file`` injectors: each template is rendered (Jinja, sandboxed) and
+* ``file`` injectors: each template is rendered (Jinja, sandboxed; like
+  every Jinja render, the template's last newline is dropped) and
   written to a new file (``mkstemp``) under ``PRIVATE_DATA_DIR/env``, mode
   0600. Its name is ``{{ tower.filename }}`` (label ``template``) or
   ``{{ tower.filename.NAME }}`` (label ``template.NAME``).
 * ``env`` injectors: rendered into the job's environment; names that start
   with ``ANSIBLE_`` or are on AWX's block list are dropped (AWX logs and
   ignores them).
-* ``extra_vars`` injectors: rendered, written as YAML with every string
-  tagged ``!unsafe`` (AWX's ``safe_dump``: a value is never templated again)
+* ``extra_vars`` injectors: rendered, written as YAML with every string (keys
+  too) tagged ``!unsafe`` (AWX's ``safe_dump``: a value is never templated again)
   to a file under ``env`` (mode 0400), passed as ``-e @FILE``.
 
 AWX runs the job in a container where the private data dir is ``/runner``;
