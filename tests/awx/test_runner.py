@@ -123,6 +123,7 @@ def test_site_as_awx_job(awx_world, sandbox_factory):
     # do these tests. docs/awx.md says so.
     command = job.artifact_dir / "command"
     assert oct(command.stat().st_mode & 0o777) == "0o600"
+    assert token in command.read_text(), "the sentinel is findable: the scan above could fail"
 
     # A second job: nothing is due, no API call, nothing changed.
     before = sb.mgmt_get("/counts")["total"]
