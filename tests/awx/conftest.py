@@ -159,14 +159,14 @@ def awx_world():
         subprocess.run(up, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
     except subprocess.CalledProcessError as exc:
         subprocess.run([str(HOSTS_SH), "down", "--dir", str(hosts_dir)], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, timeout=120)
+                       stderr=subprocess.STDOUT, timeout=600)
         pytest.fail("tests/hosts/hosts.sh up failed:\n%s" % exc.stdout)
     try:
         info = json.loads((hosts_dir / "hosts.json").read_text())
         yield AwxWorld(work, info["hosts"], collections_dir)
     finally:
         subprocess.run([str(HOSTS_SH), "down", "--dir", str(hosts_dir)], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, timeout=120)
+                       stderr=subprocess.STDOUT, timeout=600)
         if not os.environ.get("AWX_TEST_KEEP"):
             shutil.rmtree(work, ignore_errors=True)
 
