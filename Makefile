@@ -24,6 +24,7 @@ help:
 	@echo "make demo   start the sandbox, issue and deploy certificates, show where they are"
 	@echo "make test   lint, sanity, unit, sandbox and integration tests (CI runs this)"
 	@echo "make reliability  fault matrix, bad inputs, concurrency, kills, secrets; writes docs/reliability.md"
+	@echo "make awx-slicing  4 sliced ansible-runner jobs x 12 hosts against a rate-limited sandbox: figures (docs/awx.md)"
 	@echo "make venv   create .venv and link the collection for use from this checkout"
 	@echo "make clean  remove .venv, .collections, .tmp and test output"
 
