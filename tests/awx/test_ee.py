@@ -75,3 +75,14 @@ def test_create_makes_a_build_context_with_our_requirements(tarball, tmp_path):
     assert "ansible-galaxy collection install" in containerfile and "requirements.txt" in containerfile
     with tarfile.open(tarball) as tar:
         assert "meta/execution-environment.yml" in tar.getnames()
+
+
+def test_awx_setup_playbook_parses_with_awx_awx():
+    """playbooks/awx_setup.yml (configuration as code) parses, its awx.awx modules resolve, and the
+    credential types it sends are the files in extensions/awx/credential_types (read, not copied)."""
+    out = _run([BIN / "ansible-playbook", "--syntax-check", REPO / "playbooks" / "awx_setup.yml"], REPO)
+    assert "playbook: " in out
+    text = (REPO / "playbooks" / "awx_setup.yml").read_text()
+    assert "extensions/awx/credential_types" in text
+    for kind in ("wotrus", "sectigo", "jintong"):
+        assert (REPO / "extensions" / "awx" / "credential_types" / (kind + ".yml")).is_file()
