@@ -136,14 +136,9 @@ class AwxWorld:
         return Job(runner, pdd, injected, time.monotonic() - started)
 
 
-@pytest.fixture(scope="session")
-def awx_world():
-    if os.geteuid() != 0:
-        pytest.skip("the SSH test hosts need root")
-    pytest.importorskip("ansible_runner")
-    work = pathlib.Path(tempfile.mkdtemp(prefix="wotrus-awx-test-", dir=str(REPO / ".tmp")
-                                         if (REPO / ".tmp").is_dir() else None))
-    # The collection as AWX gets it: built, then installed (an EE build or a project sync does this).
+def _install_collection(work):
+    """The collection as AWX gets it: built, then installed (an EE build or a project sync does this).
+    Not with the checkout's ansible.cfg, whose collections path is the checkout itself."""
     build = work / "build"
     subprocess.run([str(VENV_BIN / "ansible-galaxy"), "collection", "build", "--force", "--output-path", str(build),
                     str(REPO)], check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -152,6 +147,21 @@ def awx_world():
     subprocess.run([str(VENV_BIN / "ansible-galaxy"), "collection", "install", "--force", "--no-deps", "-p",
                     str(collections_dir), str(tarball)], check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                    cwd=str(work), env=dict((k, v) for k, v in os.environ.items() if k != "ANSIBLE_CONFIG"))
+    return collections_dir
+
+
+@pytest.fixture(scope="session")
+def awx_world():
+    if os.geteuid() != 0:
+        pytest.skip("the SSH test hosts need root")
+    pytest.importorskip("ansible_runner")
+    work = pathlib.Path(tempfile.mkdtemp(prefix="wotrus-awx-test-", dir=str(REPO / ".tmp")
+                                         if (REPO / ".tmp").is_dir() else None))
+    try:
+        collections_dir = _install_collection(work)
+    except subprocess.CalledProcessError as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        pytest.fail("building or installing the collection failed:\n%s" % exc.stdout)
     hosts_dir = work / "hosts"
     up = [str(HOSTS_SH), "up", str(N_HOSTS), "--dir", str(hosts_dir), "--ssh-port", SSH_PORT,
           "--https-port", HTTPS_PORT, "--http-port", HTTP_PORT]
