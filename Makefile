@@ -18,12 +18,13 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help venv demo test lint changelog-lint sanity unit sandbox-test integration hosts-test role-test push-test \
-        package-check bench reliability reliability-fast clean
+        package-check bench reliability reliability-fast awx-test awx-slicing clean
 
 help:
 	@echo "make demo   start the sandbox, issue and deploy certificates, show where they are"
 	@echo "make test   lint, sanity, unit, sandbox and integration tests (CI runs this)"
 	@echo "make reliability  fault matrix, bad inputs, concurrency, kills, secrets; writes docs/reliability.md"
+	@echo "make awx-slicing  4 sliced ansible-runner jobs x 12 hosts against a rate-limited sandbox: figures (docs/awx.md)"
 	@echo "make venv   create .venv and link the collection for use from this checkout"
 	@echo "make clean  remove .venv, .collections, .tmp and test output"
 
@@ -37,7 +38,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	ln -sfn ../../.. .collections/ansible_collections/wotrus/pki
 	touch $@
 
-test: lint sanity unit sandbox-test integration hosts-test role-test push-test reliability-fast package-check
+test: lint sanity unit sandbox-test integration hosts-test role-test push-test awx-test reliability-fast package-check
 	@echo "make test: all suites passed"
 
 lint: $(STAMP) changelog-lint
@@ -80,6 +81,16 @@ role-test: $(STAMP)
 push-test: $(STAMP)
 	command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; }
 	$(BIN)/python -m pytest -q tests/push
+
+# AWX's engine (docs/awx.md): ansible-runner jobs with the credential types' injectors rendered as AWX
+# does, the execution environment's build context, and a small sliced run (4 slices x 3 hosts) against
+# a rate-limited sandbox. Ports: AWX_TEST_SSH_PORT / AWX_TEST_HTTPS_PORT / AWX_TEST_HTTP_PORT.
+awx-test: $(STAMP)
+	$(BIN)/python -m pytest -q tests/awx
+
+# The full sliced run (4 slices x 12 hosts) with its figures (for docs/awx.md); not part of `make test`.
+awx-slicing: $(STAMP)
+	AWX_HOSTS_PER_SLICE=12 AWX_SLICING_FIGURES=$(TMP)/awx-slicing.json $(BIN)/python -m pytest -q -s tests/awx/test_slicing.py
 
 hosts-test: $(STAMP)
 	bash tests/hosts/selftest.sh

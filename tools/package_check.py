@@ -22,7 +22,11 @@ SECRET_MARKERS = (b"PRIVATE KEY-----",)
 # What must ship: the push receiver is loaded by ansible-rulebook from the installed collection, and
 # it loads the signature rule from plugins/ beside it (docs/push.md).
 REQUIRED = ("extensions/eda/plugins/event_source/wotrus_push.py", "extensions/eda/rulebooks/wotrus_push.yml",
-            "plugins/module_utils/_wotrus/protocol.py", "playbooks/on_push.yml")
+            "plugins/module_utils/_wotrus/protocol.py", "playbooks/on_push.yml",
+            # ansible-builder introspects the installed collection (docs/awx.md).
+            "meta/execution-environment.yml", "meta/ee-requirements.txt", "meta/bindep.txt",
+            "extensions/awx/credential_types/wotrus.yml", "extensions/awx/credential_types/sectigo.yml",
+            "extensions/awx/credential_types/jintong.yml", "extensions/awx/ee/execution-environment.yml")
 
 
 def main():

@@ -53,6 +53,8 @@ requirements:
 notes:
   - The status read is retried like a GET on connection errors and HTTP 408, 429 and 5xx (honouring
     C(Retry-After)); a document upload is sent again only when it cannot have reached the service.
+    A 429 or 503 with C(Retry-After) is waited out (plus up to 2 seconds of jitter) without counting
+    as a retry, for at most 300 seconds of such waits per call.
   - Sectigo answers errorCode C(-42) when the partner's call limit is reached; the call
     is retried up to 5 times with a capped exponential backoff (2 seconds doubling,
     at most 30 seconds per wait, with jitter). Every other error code fails at once

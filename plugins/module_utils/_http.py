@@ -12,6 +12,12 @@ retry and sleeps through an injectable ``sleep``. Each call names its policy:
 * :data:`READ` -- GETs and POSTs that only read (Sectigo's status): retried on
   connection errors (also after the request was sent), on HTTP 408, 429, 500,
   502, 503, 504, honouring ``Retry-After``.
+
+A 429 or 503 that carries ``Retry-After`` is the service saying "later", not a
+failure: that wait (what it asks, plus a jitter of up to ``backoff`` seconds so
+that many clients throttled at once do not all come back in the same second)
+does not count against ``retries``, as long as the waits of one call add up to
+at most ``max_throttle_wait`` seconds; past that it counts like any retry.
 * :data:`KEYED` -- POSTs that carry an idempotency key (WoTrus Create and
   Reissue carry ``idempotenceID``): retried like a read, the resend carries the
   same key and the same body, so the service cannot act twice.
@@ -46,12 +52,13 @@ from urllib.parse import urljoin, urlsplit
 try:
     import requests
     from requests.adapters import HTTPAdapter
-    from urllib3.util.retry import Retry
+    from urllib3.util.retry import RequestHistory, Retry
     REQUESTS_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - reported by the modules
     requests = None
     HTTPAdapter = None
     Retry = object
+    RequestHistory = None
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 USER_AGENT = "wotrus.pki/0.1.0 (+ansible)"
@@ -70,6 +77,9 @@ DEFAULT_RETRIES = 4
 DEFAULT_BACKOFF = 1.0        # seconds before the first retry (then doubling)
 DEFAULT_MAX_BACKOFF = 30.0   # cap of one backoff wait
 DEFAULT_MAX_RETRY_AFTER = 120.0  # cap of a wait the service asks for
+DEFAULT_MAX_THROTTLE_WAIT = 300.0  # Retry-After waits of one call that do not count as retries
+# Answers whose Retry-After says "later" (rate limit, maintenance) rather than "failed".
+THROTTLE_STATUSES = frozenset([429, 503])
 
 # Words of OpenSSL errors that say the other end does not speak TLS at all.
 _NOT_TLS_MARKERS = ("wrong version number", "wrong_version_number", "packet length too long",
@@ -80,11 +90,14 @@ def backoff_delay(attempt, base, cap, rand=random.random, retry_after=None, max_
     """Seconds to wait before retry number ``attempt + 1`` (``attempt`` counts from 0).
 
     With ``retry_after`` (seconds the service asked for): that, at most
-    ``max_retry_after``. Otherwise "equal jitter": uniform in ``[c/2, c]``
-    with ``c = min(cap, base * 2**attempt)``; ``rand()`` gives a number in ``[0, 1)``.
+    ``max_retry_after``, plus a jitter uniform in ``[0, min(base, that))`` -- never
+    less than asked, and clients throttled together come back spread out.
+    Otherwise "equal jitter": uniform in ``[c/2, c]`` with
+    ``c = min(cap, base * 2**attempt)``; ``rand()`` gives a number in ``[0, 1)``.
     """
     if retry_after is not None:
-        return retry_after if max_retry_after is None else min(retry_after, max_retry_after)
+        asked = retry_after if max_retry_after is None else min(retry_after, max_retry_after)
+        return asked + rand() * min(base, asked)
     ceiling = min(cap, base * (2 ** attempt))
     return ceiling / 2.0 + rand() * ceiling / 2.0
 
@@ -178,6 +191,10 @@ class _Retry(Retry):
                 and self._is_read_error(error) and self.client is not None
                 and speaks_tls(_pool.host, _pool.port, self.client.timeout[0])):
             raise PlainHttpToTls(_pool.host, _pool.port)
+        if response is not None and self.client is not None and self.client.throttle_is_free(response):
+            # The service asked to come back later: keep the retry budget, note the answer.
+            history = self.history + (RequestHistory(method, url, None, response.status, None),)
+            return self.new(history=history)
         return super().increment(method=method, url=url, response=response, error=error, _pool=_pool,
                                  _stacktrace=_stacktrace)
 
@@ -245,7 +262,7 @@ class HttpClient:
 
     def __init__(self, provider_name, transport_error, input_error, validate_certs=True, ca_path=None,
                  timeout=30.0, retries=DEFAULT_RETRIES, backoff=DEFAULT_BACKOFF, max_backoff=DEFAULT_MAX_BACKOFF,
-                 max_retry_after=DEFAULT_MAX_RETRY_AFTER, sleep=None, log=None, rand=random.random,
+                 max_retry_after=DEFAULT_MAX_RETRY_AFTER, max_throttle_wait=DEFAULT_MAX_THROTTLE_WAIT, sleep=None, log=None, rand=random.random,
                  user_agent=USER_AGENT, secrets=(), option_prefix="", url_option="api_url", session=None):
         self.provider_name = provider_name
         self.url_option = url_option
@@ -261,6 +278,9 @@ class HttpClient:
         self.backoff = float(backoff)
         self.max_backoff = float(max_backoff)
         self.max_retry_after = float(max_retry_after)
+        self.max_throttle_wait = float(max_throttle_wait)
+        self._throttle_waited = 0.0
+        self._throttle_next = None
         self.user_agent = user_agent
         self._sleep = sleep or time.sleep
         self._log = log
@@ -301,8 +321,35 @@ class HttpClient:
         session.mount("http://", adapter)
         return session
 
+    def throttle_is_free(self, response):
+        """True when ``response`` is a 429/503 with a Retry-After whose wait does not count as a retry:
+        the throttle waits of this call stay within ``max_throttle_wait``. Fixes that wait."""
+        self._throttle_next = None
+        if response.status not in THROTTLE_STATUSES:
+            return False
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if retry_after is None:
+            return False
+        delay = backoff_delay(0, self.backoff, self.max_backoff, rand=self._rand, retry_after=retry_after,
+                              max_retry_after=self.max_retry_after)
+        if self._throttle_waited + delay > self.max_throttle_wait:
+            return False
+        self._throttle_next = delay
+        return True
+
     def pause_before_retry(self, retry, response):
         """Called by urllib3 (through _Retry.sleep) before each retry: wait and log."""
+        throttled, self._throttle_next = self._throttle_next, None
+        if throttled is not None:
+            self._throttle_waited += throttled
+            method, url, request_id = self._current or ("?", "?", None)
+            self.log("%s: %s %s answered HTTP %s%s; the service asks to wait, next attempt in %.1fs "
+                     "(Retry-After; %.0fs of at most %.0fs waited, not counted as a retry)" % (
+                         self.provider_name, method, urlsplit(url).path, response.status,
+                         (" (RequestID %s)" % request_id) if request_id else "", throttled,
+                         self._throttle_waited, self.max_throttle_wait))
+            self._sleep(throttled)
+            return
         self._retried += 1
         retry_after = None
         if response is not None and response.status in Retry.RETRY_AFTER_STATUS_CODES:
@@ -362,6 +409,8 @@ class HttpClient:
         headers.setdefault("User-Agent", self.user_agent)
         session = self._sessions[policy]
         self._retried = 0
+        self._throttle_waited = 0.0
+        self._throttle_next = None
         origin = origin_of(url)
         for dummy in range(MAX_REDIRECTS + 1):
             self._current = (method, url, request_id)

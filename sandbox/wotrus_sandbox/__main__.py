@@ -153,7 +153,17 @@ def build_parser():
     k.add_argument("--dcv-http-port", type=int, metavar="N", help="port of the HTTP DCV checks [80]")
     k.add_argument("--dcv-check-interval", type=float, metavar="S", help="seconds between two HTTP DCV checks of an order [1]")
     k.add_argument("--dcv-timeout", type=float, metavar="S", help="time limit of one HTTP DCV fetch, seconds [2]")
+    k.add_argument("--rate-limit", type=_rate_limit, metavar="N/S",
+                   help="at most N API calls in any S seconds, past that HTTP 429 with Retry-After [off]")
     return p
+
+
+def _rate_limit(text):
+    try:
+        n, per = text.split("/", 1)
+        return {"requests": int(n), "per": float(per)}
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not N/SECONDS (e.g. 20/1)" % text) from None
 
 
 def overrides_from(args):
@@ -166,7 +176,7 @@ def overrides_from(args):
                  "rsa_order_id_field", "accept_unknown_keys", "check_csr_names", "check_file_magic", "unpaid",
                  "cross_sign", "crl_in_leaf", "push_url", "push_secret", "push_header", "push_attempts",
                  "push_retry_delay", "push_timeout", "tick_interval", "dcv_mode", "dcv_http_port",
-                 "dcv_check_interval", "dcv_timeout"):
+                 "dcv_check_interval", "dcv_timeout", "rate_limit"):
         v = getattr(args, name)
         if v is not None:
             o[name] = v

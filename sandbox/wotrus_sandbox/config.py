@@ -124,6 +124,10 @@ DEFAULTS = {
     # Settings handed to the Sectigo and 今通 sub-apps (sectigo.py / jintong.py) as their `settings`.
     "sectigo": {},
     "jintong": {},
+    # At most `requests` API calls in any `per` seconds (all tokens together, as a partner's quota);
+    # past it the call is answered 429 with Retry-After (whole seconds until the window has room)
+    # and not executed. null = no limit.
+    "rate_limit": None,
 }
 
 RUNTIME_KEYS = set(DEFAULTS)
@@ -208,6 +212,18 @@ def _check_dcv_resolve(mapping):
     return out
 
 
+def _check_rate_limit(value):
+    if value is None:
+        return
+    if not isinstance(value, dict) or set(value) != {"requests", "per"}:
+        raise ConfigError('rate_limit must be null or {"requests": N, "per": SECONDS}')
+    n, per = value["requests"], value["per"]
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ConfigError("rate_limit.requests must be an integer >= 1")
+    if isinstance(per, bool) or not isinstance(per, (int, float)) or per <= 0:
+        raise ConfigError("rate_limit.per must be a number of seconds > 0")
+
+
 def _num(settings, key, minimum=0.0, allow_none=False):
     v = settings[key]
     if v is None and allow_none:
@@ -260,6 +276,7 @@ def validate(settings):
     for key in ("sectigo", "jintong"):
         if not isinstance(settings[key], dict):
             raise ConfigError("%s must be an object (the settings of that sub-app)" % key)
+    _check_rate_limit(settings["rate_limit"])
     if not isinstance(settings["products"], dict) or not settings["products"]:
         raise ConfigError("products must be a non-empty object {productID: {...}}")
     products = {}

@@ -22,6 +22,8 @@ from wotrus_sandbox.sandbox import PENDING_LINK_PATH, SANDBOX
 log = logging.getLogger("wotrus_sandbox.api")
 
 SUB_APP_PREFIXES = ("/sectigo", "/jintong")
+# The counter (GET /counts) of the calls answered 429 by the rate_limit setting.
+RATE_LIMITED = "429 rate_limit"
 
 
 def endpoint_of(request):
@@ -55,6 +57,10 @@ async def api_middleware(request, handler):
     try:
         if endpoint == "GET " + PENDING_LINK_PATH:
             resp = await handler(request)
+        elif (wait := sb.rate_limited()) is not None:
+            sb.store.count(RATE_LIMITED)
+            resp = web.Response(status=429, text="Too Many Requests", content_type="text/plain",
+                                headers={"Retry-After": str(wait)})
         elif not sb.token_ok(request.headers.get(protocol.TOKEN_HEADER)):
             resp = web.Response(status=401)  # empty body, as the texts say
         elif endpoint in ENDPOINTS and (fault := sb.faults.take(endpoint)) is not None:

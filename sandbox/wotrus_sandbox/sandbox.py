@@ -9,9 +9,12 @@ their request (``request.app[SANDBOX]``).
 
 from __future__ import annotations
 
+import collections
 import datetime
 import hashlib
 import hmac
+import math
+import time
 
 from aiohttp import web
 
@@ -38,6 +41,7 @@ class Sandbox:
         self.faults = Faults()
         self.pusher = Pusher(self)
         self.background = set()  # tasks that must outlive their request (slow faults)
+        self.calls = collections.deque()  # monotonic times of the calls in the rate-limit window
         self.api_url = None
         self.mgmt_url = None
         self.http_url = None
@@ -53,6 +57,21 @@ class Sandbox:
                 self.pusher.schedule(order_id, event)
             except RuntimeError:  # no running loop (offline use)
                 pass
+
+    def rate_limited(self, now=None):
+        """Seconds the caller must wait (the Retry-After of a 429) when the call is past
+        ``rate_limit``, else None (and the call is counted in the window)."""
+        limit = self.settings.get("rate_limit")
+        if not limit:
+            return None
+        now = time.monotonic() if now is None else now
+        per = float(limit["per"])
+        while self.calls and self.calls[0] <= now - per:
+            self.calls.popleft()
+        if len(self.calls) >= limit["requests"]:
+            return max(1, int(math.ceil(self.calls[0] + per - now)))
+        self.calls.append(now)
+        return None
 
     def token_ok(self, presented):
         """The WoTrusToken header against every accepted token, each in constant time."""

@@ -161,3 +161,24 @@ def test_fault_validation_and_clear(sb):
     assert len(sb.mgmt_get("/faults")) == 1
     sb.mgmt_delete("/faults")
     assert sb.mgmt_get("/faults") == []
+
+
+def test_rate_limit_answers_429_with_retry_after(client, sb):
+    """rate_limit: past N calls in S seconds, 429 with Retry-After, not executed, counted."""
+    sb.mgmt_post("/config", {"rate_limit": {"requests": 3, "per": 2}})
+    try:
+        answers = [client.post(protocol.PATH_CREATE, create_body(idem="rl-%d" % i)) for i in range(5)]
+        assert [r.status_code for r in answers] == [200, 200, 200, 429, 429]
+        assert all(1 <= int(r.headers["Retry-After"]) <= 2 for r in answers[3:])
+        assert len(sb.mgmt_get("/orders")) == 3, "a call answered 429 is not executed"
+        assert sb.mgmt_get("/counts")["429 rate_limit"] == 2
+        time.sleep(int(answers[-1].headers["Retry-After"]))
+        assert client.get("/v1/Order/ABC").status_code == 200, "the window has room again"
+    finally:
+        sb.mgmt_post("/config", {"rate_limit": None})
+
+
+def test_rate_limit_must_be_well_formed(sb):
+    for bad in ({"requests": 0, "per": 1}, {"requests": 5}, {"requests": 5, "per": 0}, 5):
+        with pytest.raises(SandboxError):
+            sb.mgmt_post("/config", {"rate_limit": bad})

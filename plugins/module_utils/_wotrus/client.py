@@ -83,7 +83,7 @@ class WoTrusClient:
     def __init__(self, api_url, api_token, validate_certs=True, ca_path=None, timeout=(10, 60),
                  retries=_http.DEFAULT_RETRIES, backoff=_http.DEFAULT_BACKOFF, max_backoff=_http.DEFAULT_MAX_BACKOFF,
                  max_retry_after=_http.DEFAULT_MAX_RETRY_AFTER, sleep=None, log=None, session=None, rand=None,
-                 user_agent=_http.USER_AGENT, option_prefix=""):
+                 user_agent=_http.USER_AGENT, option_prefix="", max_throttle_wait=_http.DEFAULT_MAX_THROTTLE_WAIT):
         self.api_url = inputs.check_api_url(api_url, _http.option_name(option_prefix, "api_url"))
         if api_token is None or not str(api_token).strip():
             raise InputError(_http.option_name(option_prefix, "api_token"),
@@ -103,7 +103,7 @@ class WoTrusClient:
         self.http = _http.HttpClient(
             "WoTrus", TransportError, InputError, validate_certs=validate_certs, ca_path=ca_path,
             timeout=timeout, retries=retries, backoff=backoff, max_backoff=max_backoff,
-            max_retry_after=max_retry_after, sleep=sleep, log=log, user_agent=user_agent, secrets=[api_token],
+            max_retry_after=max_retry_after, max_throttle_wait=max_throttle_wait, sleep=sleep, log=log, user_agent=user_agent, secrets=[api_token],
             option_prefix=option_prefix, session=session, **extra)
         self.verify = self.http.verify
         self.timeout = self.http.timeout

@@ -239,8 +239,36 @@ def test_retry_after_seconds_is_honoured_and_capped(served):
     c = served([(429, {"Retry-After": "7"}, ""), (503, {"Retry-After": "9999"}, ""),
                 (200, {}, envelope({"status": "issued"}))], max_retry_after=60)
     orders.get_order(c, "x")
-    assert c.sleeps == [7.0, 60.0]
-    assert "(Retry-After)" in c.logs[0]
+    # What was asked (capped), plus a jitter of rand() * min(backoff, that): 0.5 here.
+    assert c.sleeps == [7.5, 60.5]
+    assert "(Retry-After" in c.logs[0]
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_throttling_with_retry_after_does_not_burn_the_retries(served, status):
+    """Many jobs against one rate limit: a 429/503 with Retry-After is waited out without counting
+    as a retry, so the call outlasts more throttled answers than it has retries."""
+    c = served([(status, {"Retry-After": "1"}, "")] * 6 + [PENDING], retries=2)
+    assert orders.get_order(c, "x")
+    assert len(c.server.requests) == 7 and c.sleeps == [1.5] * 6
+    assert "not counted as a retry" in c.logs[0] and "Retry-After" in c.logs[0]
+
+
+def test_throttle_waits_are_bounded_then_count_as_retries(served):
+    """Past max_throttle_wait of such waits in one call, a 429 counts like any retry: the call ends."""
+    c = served([(429, {"Retry-After": "1"}, "")] * 10, retries=2, max_throttle_wait=3)
+    with pytest.raises(TransportError) as ei:
+        orders.get_order(c, "x")
+    # 2 free waits (1.5 + 1.5 = 3 s), then the 2 retries, then the call gives up with the 429.
+    assert len(c.server.requests) == 5 and sum(c.sleeps) == pytest.approx(6.0)
+    assert ei.value.status == 429
+
+
+def test_429_without_retry_after_counts_as_a_retry(served):
+    c = served([(429, {}, "")] * 3, retries=2)
+    with pytest.raises(TransportError):
+        orders.get_order(c, "x")
+    assert len(c.server.requests) == 3
 
 
 def test_retry_after_http_date():
@@ -358,7 +386,7 @@ def test_cancel_waits_what_retry_after_asks_before_resending(served, status):
                 (200, {}, envelope({"cancelResult": True})), (200, {}, envelope({"status": "closed"}))])
     order, changed = orders.cancel_order(c, "x", "typo")
     assert changed is True and order["status"] == "closed"
-    assert c.sleeps == [10.0]
+    assert c.sleeps == [10.5]  # never less than asked; jitter rand() * backoff
     assert [r["method"] for r in c.server.requests] == ["POST", "GET", "POST", "GET"]
 
 
@@ -377,7 +405,7 @@ def test_revoke_waits_what_retry_after_asks_before_resending(served, status):
                 (200, {}, envelope({"status": "pendingRevoke"}))])
     outcome = certificates.revoke(c, "x", "key compromise", (".pdf", "JVBERi0="))
     assert outcome.changed is True and outcome.revoke_status == "pendingAudit"
-    assert c.sleeps == [10.0]
+    assert c.sleeps == [10.5]
 
 
 def test_revoke_answered_429_after_it_took_effect_is_success():

@@ -79,7 +79,7 @@ def test_revoke_waits_what_retry_after_asks(sb):
     sleeps = []
     outcome = certificates.revoke(make_client(sb, sleeps), order_id, "key compromise", PROOF)
     assert outcome.changed is True and orders.status_of(outcome.order) in protocol.REVOKE_DONE_STATUSES
-    assert sleeps == [10.0]
+    assert sleeps == [10.5]  # what was asked, plus the jitter rand() * backoff
     assert count(sb, REVOKE) == 2
 
 
@@ -89,7 +89,7 @@ def test_cancel_waits_what_retry_after_asks(sb):
     sleeps = []
     order, changed = orders.cancel_order(make_client(sb, sleeps), order_id, "typo")
     assert changed is True and orders.status_of(order) == protocol.STATUS_CLOSED
-    assert sleeps == [10.0]
+    assert sleeps == [10.5]  # what was asked, plus the jitter rand() * backoff
     assert count(sb, CANCEL) == 2
 
 
