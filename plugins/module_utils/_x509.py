@@ -75,8 +75,9 @@ except ImportError:  # pragma: no cover - reported by host_requirements_problem(
 HAS_LOAD_PEM_X509_CERTIFICATES = x509 is not None and hasattr(x509, "load_pem_x509_certificates")  # 39
 HAS_VERIFY_DIRECTLY_ISSUED_BY = x509 is not None and hasattr(x509.Certificate, "verify_directly_issued_by")  # 40
 HAS_UTC_VALIDITY = x509 is not None and hasattr(x509.Certificate, "not_valid_after_utc")  # 42
-HAS_PKCS12_ENCRYPTION_BUILDER = x509 is not None and hasattr(serialization.PrivateFormat.PKCS12,
-                                                              "encryption_builder")  # 38
+# PrivateFormat.PKCS12 and its encryption_builder: 38 (before it, no PKCS12 member at all).
+HAS_PKCS12_ENCRYPTION_BUILDER = x509 is not None and hasattr(
+    getattr(serialization.PrivateFormat, "PKCS12", None), "encryption_builder")  # 38
 PKCS12_ENCRYPTIONS = ("modern", "legacy")
 MINIMUM_CRYPTOGRAPHY_PKCS12 = "38"
 # DER of the OIDs that tell the two encryptions apart: PBES2 (1.2.840.113549.1.5.13) and
