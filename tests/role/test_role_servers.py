@@ -163,7 +163,7 @@ class Servers(object):
         extra = dict({"certificate_list": cert_list(self.host)}, **(extra or {}))
         cmd = self.env.command("site.yml", extra, limit=self.host["name"]) + ["-e", "@" + str(vars_file)]
         if verbose:
-            cmd.append("-vvvv")
+            cmd += ["-vvvv", "--diff"]
         proc = subprocess.run(cmd, cwd=str(self.env.work), env=self.env.env(), stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, timeout=300)
         with open(self.env.work / "plays.log", "a") as f:
@@ -201,7 +201,8 @@ def test_apache_and_haproxy_serve_the_new_certificate(servers):
     # DER: the same certificate.
     der = x509.load_der_x509_certificate(srv.file(FILES["der"]).read_bytes())
     assert serial(der) == deployed
-    # Neither the keystore password nor key material shows in the -vvvv output.
+    # Neither the keystore password nor key material shows in the -vvvv --diff output.
+    assert "--- before" in proc.stdout  # diffs were shown
     assert PASSWORD not in proc.stdout, "the PKCS#12 password shows in the -vvvv output"
     assert "PRIVATE KEY" not in proc.stdout, "key material shows in the -vvvv output"
     key_lines = [ln for ln in combined.read_text().splitlines() if ln and not ln.startswith("-----")]
