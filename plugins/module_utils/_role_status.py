@@ -41,6 +41,9 @@ DUE_RESUME = "resume"
 DUE_RENEW = "renew"
 DUE_REISSUE = "reissue"
 DUE_REVOKE = "revoke"
+# The deployed certificate is fine but an output asked for (combined PEM, PKCS#12, DER) is missing:
+# certificate_deploy makes it from the live files, no API call.
+DUE_OUTPUTS = "outputs"
 # The due values that send a CSR (and so need a key and a CSR on the host).
 DUE_WITH_CSR = (DUE_NEW, DUE_RENEW, DUE_REISSUE)
 
@@ -257,6 +260,10 @@ def _compute_status(p, now=None):
         elif p["renew_before_percent"] and float(out["percent_left"] or 0) < float(p["renew_before_percent"]):
             due(DUE_RENEW, "%.1f%% of the lifetime left, less than renew_before_percent %s"
                 % (float(out["percent_left"] or 0), p["renew_before_percent"]))
+    missing_outputs = [x for x in p.get("output_paths") or [] if not os.path.exists(x)]
+    if out["due"] == DUE_NONE and deployed_here and out["matches_key"] and missing_outputs:
+        due(DUE_OUTPUTS, "the deployed certificate has no %s yet; made from the deployed files (no API call)"
+            % ", ".join(missing_outputs))
     if skip_reissue:
         out["why"] = "the certificate was %s; %s" % (skip_reissue, out["why"])
     if stale:

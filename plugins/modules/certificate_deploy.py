@@ -131,6 +131,13 @@ options:
     description: Keep earlier versions (up to O(backup_keep)). V(false) keeps none once a deployment succeeded.
     type: bool
     default: true
+  refresh:
+    description:
+      - Without O(certificate), make the files again from the live version's certificate and chain (and the key in
+        use): how the role adds an output (O(combined_path), O(pkcs12_path), O(der_path)) to a certificate that is
+        deployed and not due, with no API call. Only the services that read a file that changed are reloaded.
+    type: bool
+    default: false
   backup_keep:
     description:
       - How many earlier versions are kept besides the live one; older ones are removed after each successful
@@ -707,6 +714,8 @@ class Deployer:
     def _run_and_report(self):
         record = dict(self.p["record"]) if self.p["record"] is not None else None
         try:
+            if self.p["refresh"] and not self.p["certificate"]:
+                self.take_live()
             self.check_options()
             return self._run(record)
         except DeployError as exc:
@@ -726,6 +735,17 @@ class Deployer:
             raise DeployError("%s: could not put the new files in place (%s); %s" % (
                 self.p["name"], exc, "the previous files are back" if not errors else
                 "putting the previous files back FAILED (%s)" % "; ".join(errors)))
+
+    def take_live(self):
+        """O(refresh): the certificate and chain of the live version, to make the outputs again."""
+        store = Store(self.p["cert_path"], self.p["name"])
+        live = store.live()
+        cert = _files.read(store.path(live, CERT)) if live is not None else None
+        if not cert:
+            raise DeployError("%s: refresh: no deployed version of the certificate in %s; nothing was changed"
+                              % (self.p["name"], store.root), option="refresh")
+        self.p["certificate"] = cert.decode("ascii", "replace")
+        self.p["chain"] = (_files.read(store.path(live, CHAIN)) or b"").decode("ascii", "replace")
 
     def after_commit(self, what):
         """A failure once the services run on the new files: they stay (no roll-back of a working
@@ -847,6 +867,7 @@ def main():
             key_mode=dict(type="raw", default="0600", no_log=False),
             backup=dict(type="bool", default=True),
             backup_keep=dict(type="int", default=3),
+            refresh=dict(type="bool", default=False),
             services=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str"),
                 preset=dict(type="str", choices=sorted(_services.PRESETS)),

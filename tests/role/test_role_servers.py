@@ -79,7 +79,7 @@ frontend tls
 """
 
 
-def cert_list(host):
+def cert_list(host, der=True):
     return [{
         "name": "srv",
         "common_name": host["server_name"],
@@ -91,7 +91,7 @@ def cert_list(host):
         "fullchain_path": "%s/%s" % (DIR, FILES["fullchain"]),
         "outputs": [{"type": "combined", "path": "%s/%s" % (DIR, FILES["combined"])},
                     {"type": "pkcs12", "path": "%s/%s" % (DIR, FILES["pkcs12"]), "friendly_name": ALIAS},
-                    {"type": "der", "path": "%s/%s" % (DIR, FILES["der"])}],
+                    {"type": "der", "path": "%s/%s" % (DIR, FILES["der"])}][:3 if der else 2],
         "services": ["apache2", "haproxy"],
     }]
 
@@ -188,7 +188,7 @@ def record(srv):
 def test_apache_and_haproxy_serve_the_new_certificate(servers):
     srv = servers
     placeholder = serial(x509.load_pem_x509_certificate(srv.file("placeholder.crt").read_bytes()))
-    proc = srv.play(verbose=True)
+    proc = srv.play(extra={"certificate_list": cert_list(srv.host, der=False)}, verbose=True)  # DER: next test
     assert proc.returncode == 0, proc.stdout[-6000:]
     deployed = record(srv)["deployed_serial"]
     assert deployed != placeholder
@@ -198,9 +198,6 @@ def test_apache_and_haproxy_serve_the_new_certificate(servers):
     combined = srv.file(FILES["combined"])
     assert oct(combined.stat().st_mode & 0o777) == "0o600"
     assert combined.read_bytes().count(b"BEGIN CERTIFICATE") == 2 and b"PRIVATE KEY-----" in combined.read_bytes()
-    # DER: the same certificate.
-    der = x509.load_der_x509_certificate(srv.file(FILES["der"]).read_bytes())
-    assert serial(der) == deployed
     # Neither the keystore password nor key material shows in the -vvvv --diff output.
     assert "--- before" in proc.stdout  # diffs were shown
     assert PASSWORD not in proc.stdout, "the PKCS#12 password shows in the -vvvv output"
@@ -208,6 +205,25 @@ def test_apache_and_haproxy_serve_the_new_certificate(servers):
     key_lines = [ln for ln in combined.read_text().splitlines() if ln and not ln.startswith("-----")]
     assert key_lines and not any(ln in proc.stdout for ln in key_lines[:2])
     assert PASSWORD not in record(srv) and PASSWORD not in json.dumps(record(srv))
+
+
+def test_an_output_added_later_is_made_without_an_order(servers):
+    srv = servers
+    deployed = record(srv)["deployed_serial"]
+    assert not srv.file(FILES["der"]).exists()
+    pid = srv.ns("cat", "/run/haproxy.pid").stdout.split()
+    calls = srv.env.counts()
+    proc = srv.play()  # the same certificate, now with a DER output
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert "no API call" in proc.stdout  # due: outputs
+    assert srv.env.counts() == calls
+    assert serial(x509.load_der_x509_certificate(srv.file(FILES["der"]).read_bytes())) == deployed
+    # HAProxy reads none of the files that changed: not reloaded.
+    assert srv.ns("cat", "/run/haproxy.pid").stdout.split() == pid
+    assert srv.serials() == dict(apache=deployed, haproxy=deployed)
+    # And the run after changes nothing.
+    proc = srv.play()
+    assert proc.returncode == 0 and re.search(r"host1\s+:.*changed=0", proc.stdout), proc.stdout[-3000:]
 
 
 def test_the_keystore_opens_with_openssl_and_keytool(servers):

@@ -160,3 +160,29 @@ def test_bad_services_fail_before_anything_is_written(host, capsys, service, exp
     result = run(outputs(host, services=[service]), capsys)
     assert result["failed"] is True and expect in result["msg"], result["msg"]
     assert host.snapshot() == host.before
+
+
+def test_refresh_adds_outputs_to_the_deployed_certificate(host, capsys):
+    web, web_log = marker_service(host, "web", ["key", "cert", "chain", "fullchain", "combined"])
+    java, java_log = marker_service(host, "java", ["pkcs12", "der"])
+    run(host.args(services=[web, java]), capsys)
+    web_before = web_log.read_text()
+    pair = host.pair()
+    # What the role runs when only an output is missing: no certificate, no record, refresh.
+    args = dict(name="www", cert_path=host.cert_path, key_path=host.key_path, chain_path=host.chain_path,
+                fullchain_path=host.fullchain_path, pkcs12_path=host.pkcs12_path, pkcs12_password=PASSWORD,
+                der_path=host.der_path, refresh=True, services=[web, java])
+    result = run(args, capsys)
+    assert result["changed"] is True and sorted(result["paths"]) == sorted([host.pkcs12_path, host.der_path])
+    assert result["reloaded"] == ["java"] and web_log.read_text() == web_before
+    assert host.pair() == pair
+    p12 = pkcs12.load_pkcs12(host.read(host.pkcs12_path), PASSWORD.encode())
+    assert p12.cert.certificate == host.new and [c.certificate for c in p12.additional_certs] == [host.ca.intermediate]
+    assert run(args, capsys)["changed"] is False
+
+
+def test_refresh_without_a_deployed_version_changes_nothing(host, capsys):
+    result = run(dict(name="www", cert_path=host.cert_path, key_path=host.key_path, der_path=host.der_path,
+                      refresh=True), capsys)
+    assert result["failed"] is True and "refresh: no deployed version" in result["msg"]
+    assert host.snapshot() == host.before
