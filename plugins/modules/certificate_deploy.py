@@ -134,7 +134,7 @@ options:
   refresh:
     description:
       - Without O(certificate), make the files again from the live version's certificate and chain (and the key in
-        use): how the role adds an output (O(combined_path), O(pkcs12_path), O(der_path)) to a certificate that is
+        use). This is how the role adds an output (O(combined_path), O(pkcs12_path), O(der_path)) to a certificate that is
         deployed and not due, with no API call. Only the services that read a file that changed are reloaded.
     type: bool
     default: false

@@ -66,8 +66,8 @@ options:
   output_paths:
     description:
       - The outputs besides key and certificates (combined PEM, PKCS#12, DER). When the certificate is deployed and
-        nothing else is due but one of them is missing, RV(due) is V(outputs): certificate_deploy makes it from the
-        deployed files, with no API call. Their directories count for RV(missing_dirs) too.
+        nothing else is due but one of them is missing, RV(due) is V(outputs) and certificate_deploy makes it from
+        the deployed files, with no API call. Their directories count for RV(missing_dirs) too.
     type: list
     elements: path
     default: []
