@@ -72,8 +72,19 @@ sandbox-test: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/python tests/integration/run.py
 
-# The role over real SSH: sshd + nginx per loopback address (tests/hosts/).
+# The role over real SSH: sshd + nginx per loopback address (tests/hosts/), and Debian's
+# apache2 and haproxy (tests/role/test_role_servers.py), Java 17's keytool for the keystore.
+# Installed when missing; a temporary policy-rc.d keeps the packages from starting their
+# system-wide services (they would hold 0.0.0.0:80).
+ROLE_TEST_PKGS := apache2:/usr/sbin/apache2 haproxy:/usr/sbin/haproxy openjdk-17-jre-headless:keytool
 role-test: $(STAMP)
+	missing=""; for p in $(ROLE_TEST_PKGS); do command -v "$${p#*:}" >/dev/null || missing="$$missing $${p%%:*}"; done; \
+	if [ -n "$$missing" ]; then \
+	  made=0; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; \
+	    chmod 0755 /usr/sbin/policy-rc.d; made=1; fi; \
+	  trap 'if [ $$made = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 	$(BIN)/python -m pytest -q tests/role
 
 # The push path with the real ansible-rulebook (Java 17) and one SSH test host (docs/push.md).

@@ -20,6 +20,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _http
 from ansible_collections.wotrus.pki.plugins.module_utils import _role_status as role_status
+from ansible_collections.wotrus.pki.plugins.module_utils import _services
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import engine, inputs, protocol
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
 
@@ -28,8 +29,16 @@ CURVES = {256: "secp256r1", 384: "secp384r1"}
 ITEM_KEYS = frozenset([
     "name", "common_name", "subject_alt_names", "key_type", "key_size", "product_id", "month", "organization",
     "cert_path", "key_path", "chain_path", "fullchain_path", "record_path", "owner", "group", "mode",
-    "key_mode", "services", "dcv", "dcv_webroot",
+    "key_mode", "services", "dcv", "dcv_webroot", "outputs",
 ])
+# The outputs besides key, certificate, chain and full chain: the plan's key of each path,
+# its default file name (in certificate_dir) and the keys an output's dict may hold.
+OUTPUTS = {
+    "combined": ("combined_path", "%s.combined.pem", ("type", "path")),
+    "pkcs12": ("pkcs12_path", "%s.p12", ("type", "path", "friendly_name")),
+    "der": ("der_path", "%s.der", ("type", "path")),
+}
+PKCS12_ENCRYPTIONS = ("modern", "legacy")
 DCV_MODES = ("none", "http")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_RENEW_SPREAD_DAYS = 365
@@ -94,6 +103,9 @@ class Checker:
                 self.renew_spread_days = int(spread)
         if "certificate_backup_keep" in s and not re.match(r"^[0-9]+$", str(s["certificate_backup_keep"]).strip()):
             self.err("certificate_backup_keep", "must be a whole number, 0 or more, got %r" % (s["certificate_backup_keep"],))
+        if s.get("certificate_pkcs12_encryption", "modern") not in PKCS12_ENCRYPTIONS:
+            self.err("certificate_pkcs12_encryption", "must be modern or legacy (3DES/SHA1 for old Java), got %r"
+                     % (s.get("certificate_pkcs12_encryption"),))
         if s.get("certificate_key_rotation", "always") not in ("always", "never"):
             self.err("certificate_key_rotation", "must be always or never, got %r" % s.get("certificate_key_rotation"))
         if s.get("certificate_reissue") and s.get("certificate_revoke"):
@@ -257,24 +269,13 @@ class Checker:
             modes[k] = v if v.startswith("0") else "0" + v
         services = raw.get("services", d.get("services") or [])
         var_s = p + ".services" if "services" in raw else "certificate_services"
-        out_services = []
-        if not isinstance(services, list):
-            self.err(var_s, "must be a list of {name, test, reload, unit}")
-            services = []
-        for j, svc in enumerate(services):
-            vs = "%s[%d]" % (var_s, j)
-            if not isinstance(svc, dict) or not isinstance(svc.get("name"), str):
-                self.err(vs, "must be a dict with a name")
-                continue
-            for k in sorted(set(svc) - {"name", "test", "reload", "unit"}):
-                self.err("%s.%s" % (vs, k), "is not a known key (name, test, reload, unit)")
-            for k in ("test", "reload"):
-                v = svc.get(k)
-                if v is not None and (not isinstance(v, list) or not v or not all(isinstance(x, str) for x in v)):
-                    self.err("%s.%s" % (vs, k), "must be a command as a list of strings (argv, no shell), e.g. [nginx, -t]")
-            if not svc.get("reload") and not svc.get("unit"):
-                self.err(vs, "needs reload (a command) or unit (a systemd unit) so the service loads the new files")
-            out_services.append(dict(name=svc["name"], test=svc.get("test"), reload=svc.get("reload"), unit=svc.get("unit")))
+        # The presets and rules of the services are _services's, the ones certificate_deploy applies.
+        try:
+            out_services = _services.check_all(services, var_s)
+        except _services.ServiceError as exc:
+            self.errors.append(exc.msg)
+            out_services = []
+        outputs = self.outputs(p, raw, directory, name)
         dcv_mode = raw.get("dcv", d.get("dcv") or "none")
         var_d = p + ".dcv" if "dcv" in raw else "certificate_dcv"
         if dcv_mode not in DCV_MODES:
@@ -288,9 +289,11 @@ class Checker:
                              "wildcards): use none and validate it by CNAME" % name_)
             webroot = self.path(p + ".dcv_webroot" if "dcv_webroot" in raw else "certificate_dcv_webroot",
                                 raw.get("dcv_webroot", d.get("dcv_webroot") or "/var/www/html"))
-        paths = [x for x in (cert_path, key_path, chain_path, fullchain_path, record_path) if x]
+        paths = [x for x in (cert_path, key_path, chain_path, fullchain_path, record_path) if x] + \
+            [outputs[k] for k in ("combined_path", "pkcs12_path", "der_path") if outputs[k]]
         if len(set(paths)) != len(paths):
-            self.err(p, "cert_path, key_path, chain_path, fullchain_path and record_path must all differ")
+            self.err(p, "cert_path, key_path, chain_path, fullchain_path, record_path and the paths of the outputs "
+                        "must all differ")
         return dict(
             name=name, common_name=cn, subject_alt_names=clean, csr_subject_alt_names=inputs.typed_names(names),
             key_type=key_type, key_size=key_size,
@@ -303,8 +306,41 @@ class Checker:
             if key_path else None,
             owner=raw.get("owner", d.get("owner")), group=raw.get("group", d.get("group")),
             mode=modes.get("mode"), key_mode=modes.get("key_mode"), services=out_services,
-            dcv=dcv_mode, dcv_webroot=webroot,
+            dcv=dcv_mode, dcv_webroot=webroot, **outputs
         )
+
+    def outputs(self, p, raw, directory, name):
+        """The item's outputs (its own, else certificate_outputs): each path (null when the output is
+        not wanted) and the PKCS#12 friendly name."""
+        var = p + ".outputs" if "outputs" in raw else "certificate_outputs"
+        wanted = raw.get("outputs", self.defaults.get("outputs") or [])
+        out = dict(combined_path=None, pkcs12_path=None, der_path=None, pkcs12_friendly_name=None)
+        if wanted is None:
+            wanted = []
+        if not isinstance(wanted, list):
+            self.err(var, "must be a list of outputs (combined, pkcs12, der, or dicts {type, path})")
+            return out
+        for j, one in enumerate(wanted):
+            vo = "%s[%d]" % (var, j)
+            spec = dict(type=one) if isinstance(one, str) else one
+            if not isinstance(spec, dict) or spec.get("type") not in OUTPUTS:
+                self.err(vo, "must be combined, pkcs12 or der, or a dict {type, path} of one, got %r" % (one,))
+                continue
+            key, default_name, keys = OUTPUTS[spec["type"]]
+            for k in sorted(set(spec) - set(keys), key=str):
+                self.err("%s.%s" % (vo, k), "is not a known key of a %s output (%s)" % (spec["type"], ", ".join(keys)))
+            if out[key]:
+                self.err(vo, "output %s is listed twice" % spec["type"])
+            out[key] = self.path(vo + ".path", spec.get("path") or posixpath.join(directory, default_name % name))
+            if spec["type"] == "pkcs12":
+                friendly = spec.get("friendly_name")
+                if friendly is not None and (not isinstance(friendly, str) or not friendly):
+                    self.err(vo + ".friendly_name", "must be a non-empty string (the keystore's alias)")
+                out["pkcs12_friendly_name"] = friendly or name
+                if not self.settings.get("certificate_pkcs12_password_set", False):
+                    self.err("certificate_pkcs12_password", "is required when a certificate has a pkcs12 output (%s)"
+                             % vo)
+        return out
 
     def run(self, certificates):
         self.setting_checks()

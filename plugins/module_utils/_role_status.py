@@ -42,6 +42,9 @@ DUE_RESUME = "resume"
 DUE_RENEW = "renew"
 DUE_REISSUE = "reissue"
 DUE_REVOKE = "revoke"
+# The deployed certificate is fine but an output asked for (combined PEM, PKCS#12, DER) is missing:
+# certificate_deploy makes it from the live files, no API call.
+DUE_OUTPUTS = "outputs"
 # The due values that send a CSR (and so need a key and a CSR on the host).
 DUE_WITH_CSR = (DUE_NEW, DUE_RENEW, DUE_REISSUE)
 
@@ -307,6 +310,10 @@ def _compute_status(p, now=None):
                     out["renew_on"], p["renew_spread_days"],
                     (renew_threshold(nb, na, p["renew_before_days"], p["renew_before_percent"])
                      - renew_at).total_seconds() / 86400.0))
+    missing_outputs = [x for x in p.get("output_paths") or [] if not os.path.exists(x)]
+    if out["due"] == DUE_NONE and deployed_here and out["matches_key"] and missing_outputs:
+        due(DUE_OUTPUTS, "the deployed certificate has no %s yet; made from the deployed files (no API call)"
+            % ", ".join(missing_outputs))
     if skip_reissue:
         out["why"] = "the certificate was %s; %s" % (skip_reissue, out["why"])
     if stale:

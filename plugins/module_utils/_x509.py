@@ -27,6 +27,16 @@ verifying signatures, not by array position. Where cryptography cannot verify a
 signature (SM2, RSA-PSS before cryptography 40), names and key identifiers
 decide. ``check_path`` is the one check of a leaf-first path (``describe``'s
 ``chain_complete`` and certificate_deploy use it).
+
+The outputs besides PEM that certificate_deploy renders on the host (the key
+never leaves it): DER, the combined PEM (key, certificate, chain: what HAProxy
+and Postfix read) and PKCS#12 (a Java keystore). PKCS#12 is written with
+``PrivateFormat.PKCS12.encryption_builder`` (cryptography 38): ``modern`` is
+PBES2 with AES-256-CBC, PBKDF2-SHA256 and an HMAC-SHA256 MAC (OpenSSL 3's
+default, Java 8u301 / 11.0.12 and newer); ``legacy`` is 3DES with SHA1 and a
+SHA1 MAC, for older Java. PKCS#12 output has random salts, so an existing file
+that opens with the password and holds the same key, certificates, name and
+kind of encryption is kept as it is (``pkcs12_bytes``'s ``existing``).
 """
 
 from __future__ import annotations
@@ -65,6 +75,15 @@ except ImportError:  # pragma: no cover - reported by host_requirements_problem(
 HAS_LOAD_PEM_X509_CERTIFICATES = x509 is not None and hasattr(x509, "load_pem_x509_certificates")  # 39
 HAS_VERIFY_DIRECTLY_ISSUED_BY = x509 is not None and hasattr(x509.Certificate, "verify_directly_issued_by")  # 40
 HAS_UTC_VALIDITY = x509 is not None and hasattr(x509.Certificate, "not_valid_after_utc")  # 42
+# PrivateFormat.PKCS12 and its encryption_builder: 38 (before it, no PKCS12 member at all).
+HAS_PKCS12_ENCRYPTION_BUILDER = x509 is not None and hasattr(
+    getattr(serialization.PrivateFormat, "PKCS12", None), "encryption_builder")  # 38
+PKCS12_ENCRYPTIONS = ("modern", "legacy")
+MINIMUM_CRYPTOGRAPHY_PKCS12 = "38"
+# DER of the OIDs that tell the two encryptions apart: PBES2 (1.2.840.113549.1.5.13) and
+# pbeWithSHAAnd3-KeyTripleDES-CBC (1.2.840.113549.1.12.1.3).
+_OID_PBES2 = b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x05\x0d"
+_OID_3DES = b"\x06\x0a\x2a\x86\x48\x86\xf7\x0d\x01\x0c\x01\x03"
 
 PEM_CERTIFICATE_RE = re.compile(br"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 
@@ -460,3 +479,88 @@ def describe(leaf_pem, chains):
         unused_certificates=[to_pem(c) for c in unused],
     )
     return info
+
+
+# -- other encodings (rendered on the host; the key never leaves it) --------------
+def to_der(cert):
+    """The certificate in DER."""
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def combined_pem(key_pem, cert, chain):
+    """Key, certificate and chain in one PEM file, as HAProxy's ``crt`` and Postfix's
+    ``smtpd_tls_chain_files`` read it. ``key_pem`` is the key file's bytes as they are."""
+    key_pem = key_pem if key_pem.endswith(b"\n") else key_pem + b"\n"
+    return key_pem + to_pem(cert).encode("ascii") + "".join(to_pem(c) for c in chain).encode("ascii")
+
+
+def pkcs12_problem(option="pkcs12_encryption"):
+    """None when this cryptography can write PKCS#12 with a chosen encryption, else a sentence
+    naming ``option``."""
+    if HAS_PKCS12_ENCRYPTION_BUILDER:
+        return None
+    return ("%s: writing a PKCS#12 file needs cryptography %s or newer on the host (to choose its encryption, "
+            "modern or legacy); %s has %s; %s" % (option, MINIMUM_CRYPTOGRAPHY_PKCS12, sys.executable or "python",
+                                                  CRYPTOGRAPHY_VERSION, install_hint()))
+
+
+def _pkcs12_encryption(password, encryption):
+    from cryptography.hazmat.primitives.serialization.pkcs12 import PBES
+    builder = serialization.PrivateFormat.PKCS12.encryption_builder()
+    if encryption == "legacy":
+        builder = builder.kdf_rounds(2048).key_cert_algorithm(PBES.PBESv1SHA1And3KeyTripleDESCBC) \
+            .hmac_hash(hashes.SHA1())
+    else:
+        builder = builder.kdf_rounds(100000).key_cert_algorithm(PBES.PBESv2SHA256AndAES256CBC) \
+            .hmac_hash(hashes.SHA256())
+    return builder.build(password)
+
+
+def pkcs12_encryption_of(data):
+    """``modern`` or ``legacy`` by the algorithms named in PKCS#12 ``data``; None when neither."""
+    pbes2, des3 = _OID_PBES2 in data, _OID_3DES in data
+    if pbes2 and not des3:
+        return "modern"
+    if des3 and not pbes2:
+        return "legacy"
+    return None
+
+
+def _private_der(key):
+    return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def pkcs12_holds(data, password, key, cert, chain, friendly_name, encryption):
+    """True when PKCS#12 ``data`` opens with ``password`` and holds exactly ``key``, ``cert`` (named
+    ``friendly_name``) and ``chain`` (in order), encrypted the ``encryption`` way."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    if not data or pkcs12_encryption_of(data) != encryption:
+        return False
+    try:
+        held = pkcs12.load_pkcs12(data, password)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    if held.key is None or held.cert is None or _private_der(held.key) != _private_der(key):
+        return False
+    if held.cert.certificate != cert or held.cert.friendly_name != friendly_name:
+        return False
+    return [c.certificate for c in held.additional_certs] == list(chain)
+
+
+def pkcs12_bytes(key_pem, cert, chain, password, encryption="modern", friendly_name=None, existing=None):
+    """A PKCS#12 file of the key (PEM bytes, unencrypted), the certificate and the chain, protected
+    by ``password`` (str), its certificate named ``friendly_name``. ``existing``: the bytes of the
+    file in place, returned as they are when they hold the same (PKCS#12 has random salts).
+    Raises ValueError (naming no secret) when the key does not load."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    password = password.encode("utf-8") if isinstance(password, str) else password
+    name = friendly_name.encode("utf-8") if isinstance(friendly_name, str) else friendly_name
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ValueError("the private key does not load (is it encrypted?)") from None
+    if existing and pkcs12_holds(existing, password, key, cert, chain, name, encryption):
+        return existing
+    return pkcs12.serialize_key_and_certificates(name, key, cert, list(chain) or None,
+                                                 _pkcs12_encryption(password, encryption))

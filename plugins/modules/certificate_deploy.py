@@ -20,17 +20,21 @@ description:
     certificate signed by the next; when O(root) is given, the last one signed by it or holding its name and key,
     as a cross certificate of it does). Nothing is written before these pass.
   - The files live in versions, in C(<directory of cert_path>/.wotrus/<name>/), as numbered directories holding
-    C(key.pem), C(cert.pem), C(chain.pem) and C(fullchain.pem), and C(current), a link to the live one.
-    O(key_path), O(cert_path), O(chain_path) and O(fullchain_path) are made relative links through C(current)
-    (for example C(www.key -> .wotrus/www/current/key.pem)). Plain files found at those paths (a first
+    C(key.pem), C(cert.pem), C(chain.pem) and C(fullchain.pem) (and C(combined.pem), C(cert.p12), C(cert.der) when
+    O(combined_path), O(pkcs12_path), O(der_path) are set), and C(current), a link to the live one.
+    O(key_path), O(cert_path), O(chain_path), O(fullchain_path), O(combined_path), O(pkcs12_path) and O(der_path)
+    are made relative links through C(current) (for example C(www.key -> .wotrus/www/current/key.pem)). Plain files found at those paths (a first
     deployment) are copied into a version first, so that each path keeps reading what it read until the swap.
   - A deployment writes a complete new version (each file fsynced, read back and checked), then swaps
     C(current) to it with one rename. A crash, kill or power cut at any instant leaves the old key and
     certificate or the new ones at the paths, never a mismatch.
-  - Then, for each service of the certificate, runs its C(test) command and, when all pass, its
-    C(reload) command (argv lists, no shell). When a test or reload fails, C(current) goes back to the
-    previous version, the new version is removed, the new key stays at O(staged_key_path) (so the next run
-    deploys the same order again and buys nothing), and the task fails naming the service and its output.
+  - The combined PEM, the PKCS#12 file and the DER certificate are made on the host from the key there (it never
+    leaves the host) and are written in the same version as the key and certificate, so they change together.
+  - Then, for each service that reads an output whose content changed (O(services[].files)), runs its C(test)
+    command and, when all pass, its C(reload) command (argv lists, no shell); services whose files did not change
+    are neither tested nor reloaded. When a test or reload fails, C(current) goes back to the previous version (every
+    output of the certificate at once), the new version is removed, the new key stays at O(staged_key_path) (so the
+    next run deploys the same order again and buys nothing), and the task fails naming the service and its output.
   - Earlier versions are the backups; O(backup_keep) of them are kept, older ones are removed after a
     successful deployment, with versions a failed or killed run left.
   - Run by the role C(wotrus.pki.certificate) as its deployment step; it can be used on its own.
@@ -59,6 +63,36 @@ options:
     type: path
   fullchain_path:
     description: Where the certificate followed by the chain goes. Not written when unset.
+    type: path
+  combined_path:
+    description:
+      - Where the key, the certificate and the chain go in one PEM file (what HAProxy's C(crt) and Postfix's
+        C(smtpd_tls_chain_files) read). Mode O(key_mode). Not written when unset. Never shown in a diff.
+    type: path
+  pkcs12_path:
+    description:
+      - Where a PKCS#12 file (a Java keystore) of the key, the certificate and the chain goes, protected by
+        O(pkcs12_password). Mode O(key_mode). Not written when unset.
+      - Needs cryptography 38 or newer on the host.
+      - A file in place that opens with the password and holds the same key, certificates, name and encryption is
+        kept as it is (PKCS#12 files have random salts, so they are not compared byte for byte).
+    type: path
+  pkcs12_password:
+    description: The PKCS#12 file's password; required with O(pkcs12_path). Never logged.
+    type: str
+  pkcs12_encryption:
+    description:
+      - V(modern), PBES2 with AES-256-CBC, PBKDF2-SHA256 and an HMAC-SHA256 integrity check (Java 8u301, 11.0.12
+        and newer, OpenSSL 3, current Windows).
+      - V(legacy), 3DES with SHA1 and an HMAC-SHA1 check, for older Java and other old readers.
+    type: str
+    choices: [modern, legacy]
+    default: modern
+  pkcs12_friendly_name:
+    description: The name of the certificate and key in the PKCS#12 file (a Java keystore's alias). Default O(name).
+    type: str
+  der_path:
+    description: Where the certificate goes in DER (binary). Not written when unset.
     type: path
   record_path:
     description: The order record. Default O(cert_path) followed by C(.wotrus.json).
@@ -97,6 +131,13 @@ options:
     description: Keep earlier versions (up to O(backup_keep)). V(false) keeps none once a deployment succeeded.
     type: bool
     default: true
+  refresh:
+    description:
+      - Without O(certificate), make the files again from the live version's certificate and chain (and the key in
+        use). This is how the role adds an output (O(combined_path), O(pkcs12_path), O(der_path)) to a certificate that is
+        deployed and not due, with no API call. Only the services that read a file that changed are reloaded.
+    type: bool
+    default: false
   backup_keep:
     description:
       - How many earlier versions are kept besides the live one; older ones are removed after each successful
@@ -104,36 +145,57 @@ options:
     type: int
     default: 3
   services:
-    description: What uses the certificate; tested and reloaded after a change, in this order.
+    description:
+      - What uses the certificate; tested then reloaded, in this order, when a file it reads changed.
+      - Presets (O(services[].preset)), each with a config test and a reload; where systemd runs, presets with a unit
+        reload it with C(systemctl reload UNIT).
+      - V(nginx), C(nginx -t); C(nginx -s reload) (unit C(nginx)).
+      - V(apache2), C(apache2ctl configtest); C(apache2ctl graceful).
+      - V(haproxy), C(haproxy -c -f /etc/haproxy/haproxy.cfg); C(/etc/init.d/haproxy reload) (unit C(haproxy)).
+      - V(postfix), C(postfix check); C(postfix reload).
+      - V(systemd), no test; C(systemctl reload-or-restart UNIT) (O(services[].unit) required).
+      - V(custom), O(services[].test) and O(services[].reload) (or O(services[].unit) for C(systemctl reload-or-restart UNIT)).
     type: list
     elements: dict
     default: []
     suboptions:
       name:
-        description: The service's name, for messages.
+        description: The service's name, for messages. Default the preset's.
         type: str
-        required: true
+      preset:
+        description: The preset; default O(services[].name) when it is a preset's name, else V(custom).
+        type: str
+        choices: [apache2, custom, haproxy, nginx, postfix, systemd]
       test:
-        description: Command (argv) that checks the service's configuration, e.g. C([nginx, -t]).
+        description: Command (argv) that checks the service's configuration, e.g. C([nginx, -t]); replaces the preset's.
         type: list
         elements: str
       reload:
-        description: Command (argv) that makes the service load the new files, e.g. C([nginx, -s, reload]).
+        description: Command (argv) that makes the service load the new files, e.g. C([nginx, -s, reload]); replaces the preset's.
         type: list
         elements: str
       unit:
-        description: A systemd unit; when O(services[].reload) is unset, C(systemctl reload UNIT) is run.
+        description: The systemd unit (of presets V(nginx), V(haproxy), V(systemd), V(custom)).
         type: str
+      files:
+        description:
+          - The outputs the service reads; it is tested and reloaded only when one of them changed.
+          - Default for V(nginx), V(apache2), V(haproxy), V(postfix) the PEM files (C(key), C(cert), C(chain),
+            C(fullchain), C(combined)); for V(systemd) and V(custom) every output.
+        type: list
+        elements: str
+        choices: [key, cert, chain, fullchain, combined, pkcs12, der]
 attributes:
   check_mode:
     support: full
     description: Writes nothing, runs no command, says what would change.
   diff_mode:
     support: full
-    description: Shows the certificate before and after.
+    description: Shows the certificate before and after (never the key, the combined PEM or the PKCS#12 file).
 requirements:
   - Python >= 3.8 on the host
   - cryptography >= 3.4.8 on the host (the distribution's C(python3-cryptography) is enough, as on Ubuntu 22.04, RHEL 9 and Debian 12)
+  - cryptography >= 38 on the host for O(pkcs12_path) (Debian 12 has 38.0.4)
 seealso:
   - module: wotrus.pki.certificate_status
   - module: wotrus.pki.certificate_issue
@@ -155,6 +217,25 @@ EXAMPLES = r'''
       - name: nginx
         test: [nginx, -t]
         reload: [nginx, -s, reload]
+
+- name: One certificate for HAProxy (combined PEM) and Tomcat (PKCS#12)
+  wotrus.pki.certificate_deploy:
+    name: www
+    cert_path: /etc/ssl/wotrus/www.crt
+    key_path: /etc/ssl/wotrus/www.key
+    combined_path: /etc/haproxy/certs/www.pem
+    pkcs12_path: /etc/tomcat10/www.p12
+    pkcs12_password: "{{ vault_keystore_password }}"
+    group: tomcat
+    record: "{{ issued.record }}"
+    certificate: "{{ issued.certificate }}"
+    chain: "{{ issued.chain }}"
+    services:
+      - haproxy
+      - name: tomcat
+        preset: systemd
+        unit: tomcat10
+        files: [pkcs12]
 '''
 
 RETURN = r'''
@@ -197,7 +278,7 @@ paths:
   elements: str
   returned: success
 reloaded:
-  description: The services reloaded.
+  description: The services reloaded (those that read a file that changed).
   type: list
   elements: str
   returned: success
@@ -216,6 +297,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _role_status as role_status
 from ansible_collections.wotrus.pki.plugins.module_utils import _files
+from ansible_collections.wotrus.pki.plugins.module_utils import _services
 from ansible_collections.wotrus.pki.plugins.module_utils import _x509
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import record as records
 
@@ -226,8 +308,17 @@ KEY = "key.pem"
 CERT = "cert.pem"
 CHAIN = "chain.pem"
 FULLCHAIN = "fullchain.pem"
+COMBINED = "combined.pem"
+PKCS12 = "cert.p12"
+DER = "cert.der"
 # The user's options and the file of a version each one links to.
-LINKS = (("key_path", KEY), ("cert_path", CERT), ("chain_path", CHAIN), ("fullchain_path", FULLCHAIN))
+LINKS = (("key_path", KEY), ("cert_path", CERT), ("chain_path", CHAIN), ("fullchain_path", FULLCHAIN),
+         ("combined_path", COMBINED), ("pkcs12_path", PKCS12), ("der_path", DER))
+# The files of a version that hold the key: never readable by all, not even as a copy.
+SECRET_FILES = (KEY, COMBINED, PKCS12)
+# The name of each file as a service's ``files`` lists it (_services.OUTPUTS).
+OUTPUT_OF = {KEY: "key", CERT: "cert", CHAIN: "chain", FULLCHAIN: "fullchain", COMBINED: "combined",
+             PKCS12: "pkcs12", DER: "der"}
 
 
 class DeployError(Exception):
@@ -402,6 +493,17 @@ class Deployer:
         if not _name_ok(p["name"]):
             raise DeployError("name: %r cannot name a directory (letters, digits, '.', '_', '-', not starting "
                               "with '.')" % p["name"], option="name")
+        if p["pkcs12_path"]:
+            if not p["pkcs12_password"]:
+                raise DeployError("%s: pkcs12_password: is required with pkcs12_path (the PKCS#12 file's password); "
+                                  "nothing was changed" % p["name"], option="pkcs12_password")
+            problem = _x509.pkcs12_problem("pkcs12_encryption")
+            if problem:
+                raise DeployError("%s: %s; nothing was changed" % (p["name"], problem), option="pkcs12_encryption")
+        try:
+            self.service_list = _services.check_all(p["services"])
+        except _services.ServiceError as exc:
+            raise DeployError("%s: %s; nothing was changed" % (p["name"], exc.msg), option=exc.option)
 
     def verify(self):
         p = self.p
@@ -436,6 +538,19 @@ class Deployer:
         chain_pem = "".join(_x509.to_pem(c) for c in chain).encode("ascii")
         files = {KEY: (key, self.key_attrs), CERT: (cert_pem, self.cert_attrs),
                  CHAIN: (chain_pem, self.cert_attrs), FULLCHAIN: (cert_pem + chain_pem, self.cert_attrs)}
+        # The other outputs, rendered here from the key on this host; each only when its path is set.
+        if p["combined_path"]:
+            files[COMBINED] = (_x509.combined_pem(key, leaf, chain), self.key_attrs)
+        if p["der_path"]:
+            files[DER] = (_x509.to_der(leaf), self.cert_attrs)
+        if p["pkcs12_path"]:
+            try:
+                data = _x509.pkcs12_bytes(key, leaf, chain, p["pkcs12_password"], p["pkcs12_encryption"],
+                                          p["pkcs12_friendly_name"] or p["name"], existing=_files.read(p["pkcs12_path"]))
+            except ValueError as exc:
+                raise DeployError("%s: pkcs12_path: cannot make the PKCS#12 file: %s; nothing was changed"
+                                  % (p["name"], exc), option="pkcs12_path")
+            files[PKCS12] = (data, self.key_attrs)
         return leaf, files, key_source == self.staged_key_path
 
     def check_version(self, version, leaf):
@@ -450,6 +565,14 @@ class Deployer:
             _x509.check_path(certs[0], chain, _load_certs(self.p["root"]) if self.p["root"] else None)
         except _x509.ChainError as exc:
             raise DeployError("%s: the chain written to %s: %s" % (self.p["name"], self.store.path(version), exc))
+        if self.p["pkcs12_path"]:
+            key = _x509.serialization.load_pem_private_key(_files.read(self.store.path(version, KEY)), None)
+            if not _x509.pkcs12_holds(_files.read(self.store.path(version, PKCS12)),
+                                      self.p["pkcs12_password"].encode("utf-8"), key, certs[0], chain,
+                                      (self.p["pkcs12_friendly_name"] or self.p["name"]).encode("utf-8"),
+                                      self.p["pkcs12_encryption"]):
+                raise DeployError("%s: the PKCS#12 file written to %s does not open with the password as the key, "
+                                  "certificate and chain" % (self.p["name"], self.store.path(version)))
 
     # -- the files --------------------------------------------------------------------------------
     def links(self):
@@ -475,7 +598,7 @@ class Deployer:
             data = _files.read(path)
             if data is not None:
                 st = os.stat(path)
-                mode = stat.S_IMODE(st.st_mode) & (~0o007 if fname == KEY else 0o7777)  # a key copy: never for all
+                mode = stat.S_IMODE(st.st_mode) & (~0o007 if fname in SECRET_FILES else 0o7777)  # never for all
                 held.append((fname, data, _files.FileAttrs(mode=mode, uid=st.st_uid, gid=st.st_gid)))
         if held:
             snapshot = self.store.new_version()
@@ -538,33 +661,33 @@ class Deployer:
         return changed
 
     # -- services -----------------------------------------------------------------------------------
-    def services(self):
+    def services(self, changed):
+        """Test, then reload, each service that reads one of the ``changed`` outputs (None: all).
+        Any failed test or reload puts every output of the certificate back (one rename)."""
+        systemd = _services.systemd_running()
+        svcs = [(s,) + _services.commands(s, systemd) for s in self.service_list
+                if changed is None or _services.affected(s, changed)]
+        for svc, test, dummy in svcs:
+            if test:
+                rc, out, err = self.module.run_command(test)
+                if rc != 0:
+                    self.fail_service(svc, "test", test, rc, out, err, svcs)
         reloaded = []
-        svcs = self.p["services"] or []
-        for svc in svcs:
-            if svc.get("test"):
-                rc, out, err = self.module.run_command(svc["test"])
-                if rc != 0:
-                    self.fail_service(svc, "test", svc["test"], rc, out, err)
-        for svc in svcs:
-            argv = svc.get("reload") or (["systemctl", "reload", svc["unit"]] if svc.get("unit") else None)
-            if argv:
-                rc, out, err = self.module.run_command(argv)
-                if rc != 0:
-                    self.fail_service(svc, "reload", argv, rc, out, err)
-                reloaded.append(svc["name"])
+        for svc, dummy, reload in svcs:
+            rc, out, err = self.module.run_command(reload)
+            if rc != 0:
+                self.fail_service(svc, "reload", reload, rc, out, err, svcs)
+            reloaded.append(svc["name"])
         return reloaded
 
-    def fail_service(self, svc, what, argv, rc, out, err):
+    def fail_service(self, svc, what, argv, rc, out, err, svcs):
         errors = self.roll_back()
-        restored = "the previous files are back in place" if not errors else \
+        restored = "the previous files are back in place (every output of the certificate)" if not errors else \
             "putting the previous files back FAILED (%s)" % "; ".join(errors)
         if what == "reload":
-            # The service may have half-loaded the new files: reload it on the old ones.
-            for s in self.p["services"] or []:
-                argv2 = s.get("reload") or (["systemctl", "reload", s["unit"]] if s.get("unit") else None)
-                if argv2:
-                    self.module.run_command(argv2)
+            # The service may have half-loaded the new files: reload them on the old ones.
+            for dummy, dummy2, reload in svcs:
+                self.module.run_command(reload)
         raise DeployError(
             "%s: the %s of service %s failed (%s exited %d): %s -- the new certificate was NOT deployed, %s; "
             "the new key is kept at %s and the next run deploys the same order"
@@ -591,6 +714,8 @@ class Deployer:
     def _run_and_report(self):
         record = dict(self.p["record"]) if self.p["record"] is not None else None
         try:
+            if self.p["refresh"] and not self.p["certificate"]:
+                self.take_live()
             self.check_options()
             return self._run(record)
         except DeployError as exc:
@@ -610,6 +735,17 @@ class Deployer:
             raise DeployError("%s: could not put the new files in place (%s); %s" % (
                 self.p["name"], exc, "the previous files are back" if not errors else
                 "putting the previous files back FAILED (%s)" % "; ".join(errors)))
+
+    def take_live(self):
+        """O(refresh): the certificate and chain of the live version, to make the outputs again."""
+        store = Store(self.p["cert_path"], self.p["name"])
+        live = store.live()
+        cert = _files.read(store.path(live, CERT)) if live is not None else None
+        if not cert:
+            raise DeployError("%s: refresh: no deployed version of the certificate in %s; nothing was changed"
+                              % (self.p["name"], store.root), option="refresh")
+        self.p["certificate"] = cert.decode("ascii", "replace")
+        self.p["chain"] = (_files.read(store.path(live, CHAIN)) or b"").decode("ascii", "replace")
 
     def after_commit(self, what):
         """A failure once the services run on the new files: they stay (no roll-back of a working
@@ -636,9 +772,13 @@ class Deployer:
         # A run killed after the swap, before the record said so: the files are live, but the
         # services were maybe not reloaded and the record still says the old serial.
         unfinished = current and record is not None and not _x509.same_serial(record.get("deployed_serial"), serial)
+        changed_outputs = None  # not known (a run killed after the swap): every service
         if not current or unfinished:
             result["changed"] = result["deployed"] = True
-            result["paths"] = [path for dummy, path, fname in self.links() if _files.read(path) != files[fname][0]]
+            changed_links = [(path, fname) for dummy, path, fname in self.links() if _files.read(path) != files[fname][0]]
+            result["paths"] = [path for path, fname in changed_links]
+            if not unfinished:
+                changed_outputs = set(OUTPUT_OF[fname] for path, fname in changed_links)
         if check:
             result["changed"] = result["changed"] or (current and self.fix_attrs(files)) or bool(self.leftovers(staged))
             if record is not None:
@@ -658,7 +798,7 @@ class Deployer:
             self.store.open()
             result["changed"] = self.fix_attrs(files)
         if result["deployed"]:
-            result["reloaded"] = self.services()
+            result["reloaded"] = self.services(changed_outputs)
             self.committed = True
         if record is not None:
             result["record_changed"] = self.write_record(self.deployed_record(record, serial, result))
@@ -709,6 +849,12 @@ def main():
             key_path=dict(type="path", required=True),
             chain_path=dict(type="path"),
             fullchain_path=dict(type="path"),
+            combined_path=dict(type="path"),
+            pkcs12_path=dict(type="path"),
+            der_path=dict(type="path"),
+            pkcs12_password=dict(type="str", no_log=True),
+            pkcs12_encryption=dict(type="str", default="modern", choices=list(_x509.PKCS12_ENCRYPTIONS)),
+            pkcs12_friendly_name=dict(type="str"),
             record_path=dict(type="path"),
             staged_key_path=dict(type="path"),
             record=dict(type="dict"),
@@ -721,11 +867,14 @@ def main():
             key_mode=dict(type="raw", default="0600", no_log=False),
             backup=dict(type="bool", default=True),
             backup_keep=dict(type="int", default=3),
+            refresh=dict(type="bool", default=False),
             services=dict(type="list", elements="dict", default=[], options=dict(
-                name=dict(type="str", required=True),
+                name=dict(type="str"),
+                preset=dict(type="str", choices=sorted(_services.PRESETS)),
                 test=dict(type="list", elements="str"),
                 reload=dict(type="list", elements="str"),
                 unit=dict(type="str"),
+                files=dict(type="list", elements="str", choices=list(_services.OUTPUTS)),
             )),
         ),
         supports_check_mode=True,

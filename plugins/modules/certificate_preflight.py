@@ -40,7 +40,7 @@ options:
     description:
       - Values used for a key a certificate does not set. Keys C(dir), C(key_type), C(key_size),
         C(product_id), C(month), C(organization), C(owner), C(group), C(mode), C(key_mode), C(services),
-        C(dcv), C(dcv_webroot).
+        C(outputs), C(dcv), C(dcv_webroot).
     type: dict
     required: true
   settings:
@@ -49,6 +49,8 @@ options:
         C(certificate_revoke), C(certificate_revoke_proof_path), ...).
       - When a certificate uses C(dcv=http), C(certificate_sectigo_api_url), C(certificate_sectigo_login_name)
         and C(certificate_sectigo_login_password_set) (a boolean, never the password) are checked too.
+      - C(certificate_pkcs12_password_set) (a boolean, never the password) must be true when a certificate
+        has a C(pkcs12) output; C(certificate_pkcs12_encryption) must be C(modern) or C(legacy).
     type: dict
     default: {}
 attributes:
@@ -82,6 +84,22 @@ certificates:
   elements: dict
   returned: always
   contains:
+    services:
+      description: The services, each C({name, preset, test, reload, unit, files}) (presets resolved).
+      type: list
+      elements: dict
+    combined_path:
+      description: Where the combined PEM goes, or null when the certificate has no C(combined) output.
+      type: str
+    pkcs12_path:
+      description: Where the PKCS#12 file goes, or null.
+      type: str
+    pkcs12_friendly_name:
+      description: The PKCS#12 file's friendly name (default the certificate's name), or null.
+      type: str
+    der_path:
+      description: Where the DER certificate goes, or null.
+      type: str
     subject_alt_names:
       description: The names, normalised, the common name first.
       type: list

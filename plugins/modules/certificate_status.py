@@ -63,6 +63,14 @@ options:
     type: list
     elements: path
     default: []
+  output_paths:
+    description:
+      - The outputs besides key and certificates (combined PEM, PKCS#12, DER). When the certificate is deployed and
+        nothing else is due but one of them is missing, RV(due) is V(outputs) and certificate_deploy makes it from
+        the deployed files, with no API call. Their directories count for RV(missing_dirs) too.
+    type: list
+    elements: path
+    default: []
   common_name:
     description: The common name the certificate must have.
     type: str
@@ -187,7 +195,7 @@ due:
   description: What is due.
   type: str
   returned: success
-  choices: [none, new, resume, renew, reissue, revoke]
+  choices: [none, new, resume, renew, reissue, revoke, outputs]
 why:
   description: The reason, in a sentence.
   type: str
@@ -330,6 +338,7 @@ def main():
             reissue_issued_before=dict(type="str"),
             revoke=dict(type="bool", default=False),
             other_paths=dict(type="list", elements="path", default=[]),
+            output_paths=dict(type="list", elements="path", default=[]),
             only_order_id=dict(type="str"),
             revoked_order_id=dict(type="str"),
         ),
@@ -345,7 +354,7 @@ def main():
     params = dict(module.params)
     result = role_status.compute_status(params)
     result["missing_dirs"] = role_status.missing_dirs(
-        [params["cert_path"], params["key_path"], params["record_path"]] + params["other_paths"])
+        [params["cert_path"], params["key_path"], params["record_path"]] + params["other_paths"] + params["output_paths"])
     module.exit_json(changed=False, python=python, **result)
 
 

@@ -567,3 +567,24 @@ def test_a_staged_key_that_is_the_key_in_use_is_made_anew(host):
     assert st["due"] == role_status.DUE_RENEW and st["new_key"] is True and st["regenerate_key"] is True
     host.stage_key()  # a real new key is kept
     assert host.status()["regenerate_key"] is False
+
+
+# -- outputs --------------------------------------------------------------------
+
+def test_a_missing_output_of_a_deployed_certificate_is_due_without_an_order(host):
+    host.deploy()
+    p12 = str(host.dir / "www.p12")
+    st = host.status(output_paths=[p12])
+    assert st["due"] == role_status.DUE_OUTPUTS and p12 in st["why"], st["why"]
+    assert st["new_key"] is False and st["order_id"] is None and st["csr_key_path"] is None
+    with open(p12, "wb") as f:
+        f.write(b"x")
+    assert host.status(output_paths=[p12])["due"] == role_status.DUE_NONE
+
+
+def test_a_missing_output_does_not_hide_a_renewal(host):
+    host.deploy(days_after=5)
+    assert host.status(output_paths=[str(host.dir / "www.p12")])["due"] == role_status.DUE_RENEW
+    host.deploy()
+    host.write_record(deployed_serial="0BAD")  # not deployed by the role: new, as without outputs
+    assert host.status(output_paths=[str(host.dir / "www.p12")])["due"] == role_status.DUE_NEW

@@ -317,3 +317,44 @@ def test_cryptography_that_does_not_load_is_reported(monkeypatch):
     monkeypatch.setattr(_x509, "CRYPTOGRAPHY_IMPORT_ERROR", "Traceback...\nImportError: libssl.so.1.1: not found\n")
     msg = _x509.host_requirements_problem()
     assert "does not load (ImportError: libssl.so.1.1: not found)" in msg
+
+
+# -- other encodings ------------------------------------------------------------
+def _leaf_key_pem(pki):
+    return pki.leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption())
+
+
+def test_der_and_combined(pki):
+    assert x509.load_der_x509_certificate(_x509.to_der(pki.leaf)) == pki.leaf
+    combined = _x509.combined_pem(_leaf_key_pem(pki).rstrip(b"\n"), pki.leaf, [pki.intermediate])
+    assert combined.startswith(_leaf_key_pem(pki)) and combined.count(b"BEGIN CERTIFICATE") == 2
+    assert _x509.load_certs(combined) == [pki.leaf, pki.intermediate]
+
+
+@pytest.mark.skipif(not _x509.HAS_PKCS12_ENCRYPTION_BUILDER, reason="PKCS#12 output needs cryptography 38")
+@pytest.mark.parametrize("encryption", ["modern", "legacy"])
+def test_pkcs12_round_trip_and_reuse(pki, encryption):
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    data = _x509.pkcs12_bytes(_leaf_key_pem(pki), pki.leaf, [pki.intermediate], "pw", encryption, "site")
+    assert _x509.pkcs12_encryption_of(data) == encryption
+    held = pkcs12.load_pkcs12(data, b"pw")
+    assert held.cert.certificate == pki.leaf and held.cert.friendly_name == b"site"
+    assert [c.certificate for c in held.additional_certs] == [pki.intermediate]
+    # Made again: random salts, other bytes; with the file in place as ``existing``: the same bytes.
+    again = _x509.pkcs12_bytes(_leaf_key_pem(pki), pki.leaf, [pki.intermediate], "pw", encryption, "site")
+    assert again != data
+    assert _x509.pkcs12_bytes(_leaf_key_pem(pki), pki.leaf, [pki.intermediate], "pw", encryption, "site",
+                              existing=data) == data
+    # Anything different (password, name, chain, encryption): made anew.
+    other = "legacy" if encryption == "modern" else "modern"
+    for args in (("pw2", encryption, "site"), ("pw", encryption, "www"), ("pw", other, "site")):
+        assert _x509.pkcs12_bytes(_leaf_key_pem(pki), pki.leaf, [pki.intermediate], *args, existing=data) != data
+    assert _x509.pkcs12_bytes(_leaf_key_pem(pki), pki.leaf, [], "pw", encryption, "site", existing=data) != data
+
+
+def test_pkcs12_problem_names_the_option(monkeypatch):
+    monkeypatch.setattr(_x509, "HAS_PKCS12_ENCRYPTION_BUILDER", True)
+    assert _x509.pkcs12_problem() is None
+    monkeypatch.setattr(_x509, "HAS_PKCS12_ENCRYPTION_BUILDER", False)
+    assert _x509.pkcs12_problem("certificate_pkcs12_encryption").startswith("certificate_pkcs12_encryption: ")

@@ -285,7 +285,7 @@ def test_failing_service_puts_the_previous_files_back(host, capsys, what):
         assert not reloads.exists()
     assert not host.temp_files()
     # The next run (config fixed) deploys the same order.
-    result = run(host.args(services=[dict(name="nginx", test=["true"])]), capsys)
+    result = run(host.args(services=[dict(name="nginx", test=["true"], reload=["true"])]), capsys)
     assert result["deployed"] is True and host.pair() == (key_pem(host.new_key), pem(host.new))
 
 
