@@ -110,6 +110,14 @@ def entry(cert, status, issue, deploy, check_mode=False, host=None, renewal=None
     if status.get("due") in (None, "none"):
         e["result"] = UNCHANGED
         return e
+    if status.get("due") == "outputs":
+        # Outputs added to the deployed certificate, made from its files: no order, same certificate.
+        e["result"] = PLANNED if check_mode else UNCHANGED
+        if deploy is not None and deploy.get("failed"):
+            e.update(result=FAILED, reason=_reason(deploy, host, name))
+        elif deploy is not None:
+            e["deployed"] = bool(deploy.get("deployed"))
+        return e
     # Something was due: the order, then the deployment.
     e["renew_on"] = None
     if issue is None:

@@ -147,3 +147,15 @@ def test_a_certificate_deployed_in_this_run_says_when_it_renews():
     # Without the settings (or the certificate) it is not guessed.
     out = summary.summarize(PLAN[:1], st, iss, loop(("www", dict(deployed=True))), host="web1")
     assert out[0]["renew_on"] is None
+
+
+def test_outputs_added_to_the_deployed_certificate_are_unchanged_and_deployed():
+    st = loop(("www", status("outputs")))
+    iss = loop(("www", skipped()))
+    dep = loop(("www", dict(changed=True, deployed=True)))
+    [e] = summary.summarize(PLAN[:1], st, iss, dep)
+    assert (e["result"], e["deployed"], e["order_id"]) == ("unchanged", True, "OLD-outputs")
+    [planned] = summary.summarize(PLAN[:1], st, iss, loop(("www", skipped())), check_mode=True)
+    assert planned["result"] == "planned"
+    [failed] = summary.summarize(PLAN[:1], st, iss, loop(("www", dict(failed=True, msg="haproxy -c failed"))))
+    assert failed["result"] == "failed" and "haproxy" in failed["reason"]
