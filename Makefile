@@ -108,3 +108,12 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .collections $(TMP) tests/output .pytest_cache
+
+# --- The collection ready to release (issue 9). Each is also part of `make test`:
+# extra prerequisites of `test`, run after the suites listed on its own line.
+.PHONY: release-check
+test: release-check
+
+# The first release reads right: antsibull-changelog release in a copy (tools/release_check.py).
+release-check: $(STAMP)
+	$(BIN)/python tools/release_check.py
