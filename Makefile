@@ -111,9 +111,13 @@ clean:
 
 # --- The collection ready to release (issue 9). Each is also part of `make test`:
 # extra prerequisites of `test`, run after the suites listed on its own line.
-.PHONY: release-check
-test: release-check
+.PHONY: release-check examples-test
+test: release-check examples-test
 
 # The first release reads right: antsibull-changelog release in a copy (tools/release_check.py).
 release-check: $(STAMP)
 	$(BIN)/python tools/release_check.py
+
+# Every module's EXAMPLES, as written, run against the sandbox (tests/examples/run.py).
+examples-test: $(STAMP)
+	$(BIN)/python tests/examples/run.py

@@ -147,10 +147,10 @@ EXAMPLES = r'''
     key_path: /etc/ssl/wotrus/www.key
     fullchain_path: /etc/ssl/wotrus/www.fullchain.pem
     chain_path: /etc/ssl/wotrus/www.chain.pem
-    record: "{{ issued.record }}"
-    certificate: "{{ issued.certificate }}"
-    chain: "{{ issued.chain }}"
-    root: "{{ issued.root }}"
+    record: "{{ www_issue.record }}"
+    certificate: "{{ www_issue.certificate }}"
+    chain: "{{ www_issue.chain }}"
+    root: "{{ www_issue.root }}"
     services:
       - name: nginx
         test: [nginx, -t]

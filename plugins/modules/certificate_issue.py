@@ -168,6 +168,7 @@ EXAMPLES = r'''
     product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
     common_name: www.example.com
     subject_alt_names: [www.example.com, example.com]
+    organization: {org_name: Example Ltd, country_code: CN}
     api_token: "{{ wotrus_api_token }}"
   no_log: true
   register: www_issue

@@ -71,6 +71,9 @@ EXAMPLES = r'''
     defaults:
       dir: /etc/ssl/wotrus
       product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
+      organization: {org_name: Example Ltd, country_code: CN}
+      mode: "0644"
+      key_mode: "0600"
   register: plan
 '''
 

@@ -158,6 +158,8 @@ EXAMPLES = r'''
     name: www
     cert_path: /etc/ssl/wotrus/www.crt
     key_path: /etc/ssl/wotrus/www.key
+    record_path: /etc/ssl/wotrus/www.crt.wotrus.json
+    staged_key_path: /etc/ssl/wotrus/www.key.pending
     common_name: www.example.com
     subject_alt_names: [www.example.com, example.com]
     product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D

@@ -92,7 +92,7 @@ EXAMPLES = r'''
 - name: Cancel an order
   wotrus.pki.jintong_order_cancel:
     server_url: http://api.example.com
-    partner: jane88
+    partner: "{{ jintong_partner }}"
     key: "{{ jintong_key }}"
     order_id: "151103654827"
     consumer: jane88

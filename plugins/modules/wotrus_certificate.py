@@ -80,7 +80,7 @@ seealso:
 EXAMPLES = r'''
 - name: Wait for issuance and write the files
   wotrus.pki.wotrus_certificate:
-    order_id: "{{ order.order_id }}"
+    order_id: "{{ www_order.order_id }}"
     wait_timeout: 900
     cert_path: /etc/pki/tls/certs/www.example.com.crt
     chain_path: /etc/pki/tls/certs/www.example.com.chain.crt
@@ -92,7 +92,7 @@ EXAMPLES = r'''
 
 - name: Only look, do not wait
   wotrus.pki.wotrus_certificate:
-    order_id: "{{ order.order_id }}"
+    order_id: "{{ www_order.order_id }}"
     wait: false
   register: cert
 - name: Say why there is no certificate yet

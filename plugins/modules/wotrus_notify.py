@@ -46,7 +46,7 @@ seealso:
 EXAMPLES = r'''
 - name: Tell the user where to collect the certificate
   wotrus.pki.wotrus_notify:
-    order_id: "{{ order.order_id }}"
+    order_id: "{{ www_order.order_id }}"
     collect_url: https://portal.example.com/certificates/4711
   delegate_to: localhost
 '''

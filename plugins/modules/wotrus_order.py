@@ -210,9 +210,12 @@ EXAMPLES = r'''
     product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
     csr_path: /etc/pki/www.example.com.csr
     month: 12
+    organization:
+      org_name: Example Ltd
+      country_code: CN
     record_path: /var/lib/wotrus/www.example.com.order.json
   delegate_to: localhost
-  register: order
+  register: www_order
 
 - name: An OV order with its organisation and a business licence
   wotrus.pki.wotrus_order:
@@ -228,14 +231,15 @@ EXAMPLES = r'''
     documents:
       - type: business_license
         path: files/licence.pdf
+  register: shop_order
 
 - name: Read an order recorded earlier (not changed)
   wotrus.pki.wotrus_order:
-    order_id: "{{ order.order_id }}"
+    order_id: "{{ www_order.order_id }}"
 
 - name: Cancel an order that is not issued yet
   wotrus.pki.wotrus_order:
-    order_id: "{{ order.order_id }}"
+    order_id: "{{ shop_order.order_id }}"
     state: absent
     cancel_reason: wrong domain
 
@@ -249,6 +253,9 @@ EXAMPLES = r'''
       wotrus.pki.wotrus_order:
         product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
         csr_path: www.csr
+        organization:
+          org_name: Example Ltd
+          country_code: CN
 '''
 
 RETURN = r'''

@@ -37,7 +37,7 @@ seealso:
 EXAMPLES = r'''
 - name: Read an order
   wotrus.pki.wotrus_order_info:
-    order_id: 644A3E60-F1AA-4E25-821A-ACFBC462BC37
+    order_id: "{{ www_order.order_id }}"
   delegate_to: localhost
   register: info
 

@@ -81,7 +81,7 @@ seealso:
 EXAMPLES = r'''
 - name: Reissue with a new key
   wotrus.pki.wotrus_reissue:
-    order_id: "{{ order.order_id }}"
+    order_id: "{{ www_order.order_id }}"
     csr_path: /etc/pki/www.example.com.new.csr
     reason: key rotation
     record_path: /var/lib/wotrus/www.example.com.reissue.json

@@ -53,7 +53,7 @@ seealso:
 EXAMPLES = r'''
 - name: Revoke a certificate whose key leaked
   wotrus.pki.wotrus_revoke:
-    order_id: "{{ order.order_id }}"
+    order_id: "{{ www_order.order_id }}"
     reason: key compromise
     proof_path: files/revocation-letter.pdf
   delegate_to: localhost
