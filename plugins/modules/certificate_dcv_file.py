@@ -53,6 +53,8 @@ options:
     description: Mode of the files (the web server must be able to read them).
     type: str
     default: "0644"
+extends_documentation_fragment:
+  - wotrus.pki.attributes.platform_posix
 attributes:
   check_mode:
     support: full
@@ -91,16 +93,19 @@ EXAMPLES = r'''
 
 RETURN = r'''
 paths:
+  sample: ["/var/www/html/.well-known/pki-validation/DE97586E5DBB12DB9B17DEA5C7D005E7.txt"]
   description: The files written (present) or removed (absent) by this run.
   type: list
   elements: str
   returned: always
 created_dirs:
+  sample: ["/var/www/html/.well-known", "/var/www/html/.well-known/pki-validation"]
   description: Directories made by this run (O(state=present)), deepest last.
   type: list
   elements: str
   returned: always
 removed_dirs:
+  sample: ["/var/www/html/.well-known/pki-validation", "/var/www/html/.well-known"]
   description: Directories removed by this run (O(state=absent)).
   type: list
   elements: str

@@ -124,6 +124,8 @@ options:
       unit:
         description: A systemd unit; when O(services[].reload) is unset, C(systemctl reload UNIT) is run.
         type: str
+extends_documentation_fragment:
+  - wotrus.pki.attributes.platform_posix
 attributes:
   check_mode:
     support: full
@@ -159,20 +161,24 @@ EXAMPLES = r'''
 
 RETURN = r'''
 deployed:
+  sample: true
   description: Whether new certificate files were put in place.
   type: bool
   returned: success
 serial:
+  sample: "059B1C2D3E4F5A6B7C8D9E0F1A2B3C4D"
   description:
     - Serial number of the certificate at O(cert_path) after the task, as C(openssl x509 -serial) shows it
       (upper-case hex, a leading zero kept).
   type: str
   returned: when O(certificate) is given
 not_after:
+  sample: "2027-12-06T23:59:59Z"
   description: Its end of validity (UTC).
   type: str
   returned: when O(certificate) is given
 backup_files:
+  sample: {"/etc/ssl/wotrus/www.crt": "/etc/ssl/wotrus/.wotrus/www/20261206T081500Z-1a2b/cert.pem"}
   description: For each path whose content was replaced, the file of the previous version that held it.
   type: dict
   returned: success
@@ -187,21 +193,25 @@ version:
   returned: when O(certificate) is given
   sample: /etc/ssl/wotrus/.wotrus/www/7
 pruned:
+  sample: ["/etc/ssl/wotrus/.wotrus/www/20241206T081500Z-9f8e"]
   description: The version directories removed.
   type: list
   elements: str
   returned: when a deployment succeeded
 paths:
+  sample: ["/etc/ssl/wotrus/www.crt", "/etc/ssl/wotrus/www.key", "/etc/ssl/wotrus/www.fullchain.pem"]
   description: The configured paths whose content changed (or would change in check mode).
   type: list
   elements: str
   returned: success
 reloaded:
+  sample: ["nginx"]
   description: The services reloaded.
   type: list
   elements: str
   returned: success
 record_changed:
+  sample: true
   description: Whether the order record was written.
   type: bool
   returned: success

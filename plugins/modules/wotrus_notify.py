@@ -17,6 +17,7 @@ author:
   - wotrus.pki contributors (@wotrus-pki)
 extends_documentation_fragment:
   - wotrus.pki.wotrus
+  - wotrus.pki.attributes.platform_posix
 options:
   order_id:
     description:
@@ -58,6 +59,7 @@ sent:
   type: bool
   sample: true
 order_id:
+  sample: "644A3E60-F1AA-4E25-821A-ACFBC462BC37"
   description: The order.
   returned: success
   type: str

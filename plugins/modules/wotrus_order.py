@@ -20,6 +20,7 @@ author:
   - wotrus.pki contributors (@wotrus-pki)
 extends_documentation_fragment:
   - wotrus.pki.wotrus
+  - wotrus.pki.attributes.platform_posix
 options:
   state:
     description:
@@ -267,10 +268,12 @@ order_id:
   type: str
   sample: 644A3E60-F1AA-4E25-821A-ACFBC462BC37
 order_id_main:
+  sample: "644A3E60-F1AA-4E25-821A-ACFBC462BC37"
   description: C(orderId) of the Create answer as given (the SM2 or main order).
   returned: when an order was created or re-sent
   type: str
 order_id_rsa:
+  sample: "7D1E2F30-4A5B-4C6D-8E9F-0A1B2C3D4E5F"
   description: C(orderId_RSA) of the Create answer as given (the RSA order).
   returned: when an order was created or re-sent
   type: str
@@ -285,26 +288,32 @@ status:
   type: str
   sample: pendingAutoIssue
 is_pay:
+  sample: 1
   description: C(0) unpaid, C(1) paid, C(2) issued before payment.
   returned: when the order was read
   type: int
 pending_link:
+  sample: "https://www.wosign.com/order/validate/644A3E60"
   description: The page where a person finishes validation, if the order has one.
   returned: when the order was read
   type: str
 waiting_for:
+  sample: "the order waits for payment (isPay 0), not for validation: pay it in the WoTrus partner console"
   description: What the order waits for, in words (payment, validation, the CA).
   returned: when the order was read and is not issued
   type: str
 created:
+  sample: true
   description: Whether this run created the order (see the notes); predicted true in check mode.
   returned: state is present
   type: bool
 existing:
+  sample: false
   description: Whether the order was there before this run (adopted from O(record_path), or returned by a resent Create).
   returned: state is present and no order_id was given
   type: bool
 order:
+  sample: {"orderId": "644A3E60-F1AA-4E25-821A-ACFBC462BC37", "status": "pendingAutoIssue", "isPay": 1, "commonName": "www.example.com"}
   description: The order as the API returned it (key case as the service sent it).
   returned: when the order was read
   type: dict
