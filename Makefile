@@ -111,8 +111,8 @@ clean:
 
 # --- The collection ready to release (issue 9). Each is also part of `make test`:
 # extra prerequisites of `test`, run after the suites listed on its own line.
-.PHONY: release-check examples-test
-test: release-check examples-test
+.PHONY: release-check examples-test importer-check
+test: release-check examples-test importer-check
 
 # The first release reads right: antsibull-changelog release in a copy (tools/release_check.py).
 release-check: $(STAMP)
@@ -121,3 +121,7 @@ release-check: $(STAMP)
 # Every module's EXAMPLES, as written, run against the sandbox (tests/examples/run.py).
 examples-test: $(STAMP)
 	$(BIN)/python tests/examples/run.py
+
+# galaxy-importer (what Galaxy runs on an upload) on the built tarball, offline (tools/importer_check.py).
+importer-check: $(STAMP)
+	$(BIN)/python tools/importer_check.py

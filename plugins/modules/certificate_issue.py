@@ -205,7 +205,17 @@ idempotence_id:
   type: str
   returned: when an order is placed or resumed
 record:
-  sample: {"version": 1, "order_id": "644A3E60-F1AA-4E25-821A-ACFBC462BC37", "idempotence_id": "wtp-5b9d0c2f8a4e6d1c3b7a9e0f2d4c6b8a1e3f5d7c", "product_id": "30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D", "common_name": "www.example.com", "hosts": ["www.example.com", "example.com"], "month": 12, "created": "2026-12-06T08:15:00Z"}
+  sample:
+    version: 1
+    order_id: 644A3E60-F1AA-4E25-821A-ACFBC462BC37
+    idempotence_id: wtp-5b9d0c2f8a4e6d1c3b7a9e0f2d4c6b8a1e3f5d7c
+    product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
+    common_name: www.example.com
+    hosts:
+    - www.example.com
+    - example.com
+    month: 12
+    created: '2026-12-06T08:15:00Z'
   description: The order record to keep on the host (M(wotrus.pki.certificate_deploy) O(wotrus.pki.certificate_deploy#module:record)).
   type: dict
   returned: when an order is known

@@ -236,7 +236,14 @@ staged_csr_path:
   type: str
   returned: success
 record:
-  sample: {"version": 1, "order_id": "644A3E60-F1AA-4E25-821A-ACFBC462BC37", "product_id": "30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D", "common_name": "www.example.com", "hosts": ["www.example.com"], "month": 12}
+  sample:
+    version: 1
+    order_id: 644A3E60-F1AA-4E25-821A-ACFBC462BC37
+    product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
+    common_name: www.example.com
+    hosts:
+    - www.example.com
+    month: 12
   description: The order record, or null.
   type: dict
   returned: success

@@ -159,7 +159,12 @@ sections:
       type: dict
       returned: success
     dcv:
-      sample: {"status": "notCompleted", "MD5": "6A84C2516C992F86EE253B6CD21E0C0A", "SHA256": "EBD48648350001A9318299E316B56626", "uniqueValue": "abc123", "domains": []}
+      sample:
+        status: notCompleted
+        MD5: 6A84C2516C992F86EE253B6CD21E0C0A
+        SHA256: EBD48648350001A9318299E316B56626
+        uniqueValue: abc123
+        domains: []
       description: C(dcvStatus), the DCV section with C(MD5), C(SHA256), C(uniqueValue) and C(domains).
       type: dict
       returned: success
