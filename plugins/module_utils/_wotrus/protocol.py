@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """How this collection reads the WoTrus API texts, in one place.
 
-Every choice the provider's texts leave open (see docs/assumptions.md and
-../shared/api/NOTES.md) is a constant or a small function here, so that the
+Every choice the provider's texts leave open (see docs/assumptions.md)
+is a constant or a small function here, so that the
 client, the modules, the role and the sandbox all change together when the
 real service answers differently. This file imports nothing but the standard
 library: the sandbox imports it too.
