@@ -36,7 +36,8 @@ atomic_move that matters here, the SELinux context.
 name, renamed over the old link or file).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: this file runs on managed hosts, and one with
+# Python 3.6 or 3.7 (ansible-core 2.16 allows them) must get certificate_status's refusal, not a SyntaxError.
 
 import contextlib
 import errno

@@ -29,7 +29,8 @@ decide. ``check_path`` is the one check of a leaf-first path (``describe``'s
 ``chain_complete`` and certificate_deploy use it).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: this file runs on managed hosts, and one with
+# Python 3.6 or 3.7 (ansible-core 2.16 allows them) must get certificate_status's refusal, not a SyntaxError.
 
 import base64
 import datetime

@@ -3,7 +3,8 @@
 # Copyright: (c) 2026, wotrus.pki contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import annotations
+# No `from __future__ import annotations`: this file runs on managed hosts, and one with
+# Python 3.6 or 3.7 (ansible-core 2.16 allows them) must get certificate_status's refusal, not a SyntaxError.
 
 DOCUMENTATION = r'''
 module: certificate_dcv_file

@@ -206,13 +206,7 @@ subject_alt_names:
   elements: str
 sign:
   sample:
-    certificate: '-----BEGIN CERTIFICATE-----
-    
-      MIIB...
-    
-      -----END CERTIFICATE-----
-    
-      '
+    certificate: "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n"
     serial_number: 0A1B2C3D4E5F
     not_after: '2027-12-06T23:59:59Z'
   description: The SM2 signing certificate with RV(chain), RV(fullchain), RV(root) and the facts above.
@@ -220,13 +214,7 @@ sign:
   type: dict
 encrypt:
   sample:
-    certificate: '-----BEGIN CERTIFICATE-----
-    
-      MIIB...
-    
-      -----END CERTIFICATE-----
-    
-      '
+    certificate: "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n"
     serial_number: 0A1B2C3D4E60
     not_after: '2027-12-06T23:59:59Z'
   description: The SM2 encryption certificate with RV(chain), RV(fullchain), RV(root) and the facts above.

@@ -5,6 +5,8 @@
 
     python tests/examples/run.py                 # every module, in ORDER
     python tests/examples/run.py --keep          # keep the work directory
+    python tests/examples/run.py --ansible-bin .tmp/oldest-core/bin   # with another ansible-core
+                                                 # (its ansible-playbook, its python on localhost)
 
 Each module's EXAMPLES block is taken from its source as written and becomes
 one play on localhost; the plays run in ORDER in one playbook, so what one
@@ -85,6 +87,10 @@ def load_tasks(path):
 def main(argv):
     from wotrus_sandbox.testing import SandboxProcess
 
+    ansible_bin = BIN
+    if "--ansible-bin" in argv:
+        ansible_bin = os.path.abspath(argv[argv.index("--ansible-bin") + 1])
+
     missing = sorted(set(n[:-3] for n in os.listdir(MODULES) if n.endswith(".py") and not n.startswith("_"))
                      - set(ORDER))
     if missing:
@@ -117,7 +123,8 @@ def main(argv):
                 yaml.safe_dump(plays, f, allow_unicode=True, sort_keys=False)
             extra = dict(
                 examples_root=root, examples_work=work, sandbox_api_url=sb.api_url, sandbox_http_url=sb.http_url,
-                sandbox_ca_path=sb.roots, sandbox_mgmt_url=sb.mgmt_url, ansible_python_interpreter=sys.executable,
+                sandbox_ca_path=sb.roots, sandbox_mgmt_url=sb.mgmt_url,
+                ansible_python_interpreter=os.path.join(ansible_bin, "python"),
                 # the names the examples use for secrets
                 wotrus_token=sb.token, wotrus_api_token=sb.token,
                 sectigo_login="sandbox", sectigo_password="sandbox-password",
@@ -132,9 +139,9 @@ def main(argv):
                        ANSIBLE_FORCE_COLOR="false", ANSIBLE_NOCOLOR="true",
                        WOTRUS_API_URL=sb.api_url, WOTRUS_API_TOKEN=sb.token, WOTRUS_CA_PATH=sb.roots,
                        SECTIGO_API_URL=sb.api_url + "/sectigo/products/!getPostPaymentStatus",
-                       PATH=os.path.join(work, "bin") + os.pathsep + BIN + os.pathsep + os.environ.get("PATH", ""))
+                       PATH=os.path.join(work, "bin") + os.pathsep + ansible_bin + os.pathsep + os.environ.get("PATH", ""))
             env.update(SECTIGO_LOGIN_NAME="sandbox", SECTIGO_LOGIN_PASSWORD="sandbox-password")
-            proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", playbook,
+            proc = subprocess.run([os.path.join(ansible_bin, "ansible-playbook"), "-i", "localhost,", playbook,
                                    "-e", "@" + vars_file], cwd=work, env=env, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, text=True)
             print(proc.stdout)
@@ -143,8 +150,11 @@ def main(argv):
                 print("examples-test: FAILED (rc=%d%s); work directory %s"
                       % (proc.returncode, ", output has: " + ", ".join(bad) if bad else "", work))
                 return 1
-            print("examples-test: the EXAMPLES of %d modules ran against the sandbox (%.1fs)"
-                  % (len(ORDER), time.time() - started))
+            version = subprocess.run([os.path.join(ansible_bin, "python"), "-c",
+                                      "import ansible; print(ansible.__version__)"],
+                                     stdout=subprocess.PIPE, text=True).stdout.strip()
+            print("examples-test: the EXAMPLES of %d modules ran against the sandbox with ansible-core %s (%.1fs)"
+                  % (len(ORDER), version, time.time() - started))
             return 0
     finally:
         if "--keep" not in argv and "proc" in locals() and proc.returncode == 0:
