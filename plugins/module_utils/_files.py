@@ -70,10 +70,11 @@ class FileAttrs:
     file's (or, for a new file, the default: ``0666 & ~umask``, the caller's ids).
     ``secontext`` is an SELinux context list as AnsibleModule uses them (None: default)."""
 
-    mode: int | None = None
-    uid: int | None = None
-    gid: int | None = None
-    secontext: tuple | None = None
+    # Annotations as strings: without postponed evaluation, ``int | None`` fails on Python < 3.10.
+    mode: "int | None" = None
+    uid: "int | None" = None
+    gid: "int | None" = None
+    secontext: "tuple | None" = None
 
 
 def _umask():

@@ -69,6 +69,7 @@ def play(env, host, python, item, check=False):
            "-e", json.dumps({"certificate_list": [item], "ansible_python_interpreter": python}),
            "--limit", host["name"], "-v"] + (["--check"] if check else [])
     run_env = dict(env.env(), PATH=str(OLDEST_BIN) + os.pathsep + os.environ["PATH"],
+                   ANSIBLE_CALLBACK_RESULT_FORMAT="json",
                    ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"))
     proc = subprocess.run(cmd, cwd=str(REPO), env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, timeout=300)
@@ -86,8 +87,11 @@ def test_role_with_the_oldest_core_and_the_oldest_host_python(role_env):  # noqa
     before = env.counts()
     proc = play(env, host, python, item)
     assert proc.returncode == 0, proc.stdout[-6000:]
-    assert "ansible-playbook [core 2.16." in proc.stdout
-    assert '"python": "3.8.' in proc.stdout or "'python': '3.8." in proc.stdout or re.search(r"3\.8\.\d+", proc.stdout)
+    assert oldest_core_version() == (2, 16)
+    # The host modules ran with that interpreter (a venv of Python 3.8 with cryptography 3.4.8).
+    assert set(re.findall(r'"cryptography": "([^"]*)"', proc.stdout)) == {"3.4.8"}, proc.stdout[-4000:]
+    assert subprocess.run([python, "-c", "import sys; print(sys.version_info[:2])"], stdout=subprocess.PIPE,
+                          text=True).stdout.strip() == "(3, 8)"
     assert env.counts()["total"] > before["total"]
     served = env.served(host, item["common_name"])
     record = json.loads(env.host_file(host, item["cert_path"] + ".wotrus.json").read_text())
@@ -116,6 +120,7 @@ def test_a_python_36_host_is_refused_by_name(role_env):  # noqa: F811
     failed = [line for line in proc.stdout.splitlines() if line.startswith("failed: [%s]" % host["name"])]
     assert failed, proc.stdout[-4000:]
     assert "need Python 3.8 or newer" in failed[0], failed[0]
+    assert "Read the deployed certificates" in proc.stdout.split(failed[0])[0].rsplit("TASK [", 1)[1]
     assert "SyntaxError" not in proc.stdout
     assert env.counts() == before
     assert not os.path.exists(str(env.host_file(host, item["key_path"] + ".pending")))
