@@ -130,3 +130,37 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .collections $(TMP) tests/output .pytest_cache
+
+# --- The collection ready to release (issue 9). Each is also part of `make test`:
+# extra prerequisites of `test`, run after the suites listed on its own line.
+.PHONY: release-check examples-test importer-check oldest-core-test docs-site
+test: release-check examples-test importer-check oldest-core-test docs-site
+
+# The first release reads right: antsibull-changelog release in a copy (tools/release_check.py).
+release-check: $(STAMP)
+	$(BIN)/python tools/release_check.py
+
+# Every module's EXAMPLES, as written, run against the sandbox (tests/examples/run.py).
+examples-test: $(STAMP)
+	$(BIN)/python tests/examples/run.py
+
+# galaxy-importer (what Galaxy runs on an upload) on the built tarball, offline (tools/importer_check.py).
+importer-check: $(STAMP)
+	$(BIN)/python tools/importer_check.py
+
+# What is declared is what is tested: the oldest ansible-core of requires_ansible (and the
+# community.crypto of the ansible 9 package) in its own venv runs every module's examples
+# and the role on a Python 3.8 host (tests/oldest_core/). Ports as role-test.
+OLDEST       := $(TMP)/oldest-core
+OLDEST_STAMP := $(OLDEST)/.installed
+$(OLDEST_STAMP): tests/oldest_core/requirements.txt
+	rm -rf $(OLDEST) && $(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/pip install --quiet --disable-pip-version-check -r tests/oldest_core/requirements.txt
+	touch $@
+
+oldest-core-test: $(STAMP) $(OLDEST_STAMP)
+	$(BIN)/python -m pytest -q tests/oldest_core
+
+# The docs site (antsibull-docs + Sphinx -W), offline: no intersphinx fetch (tools/docs_site.py).
+docs-site: $(STAMP)
+	$(BIN)/python tools/docs_site.py

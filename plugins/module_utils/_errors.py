@@ -16,7 +16,8 @@ token) out of every field before they raise (:meth:`PkiError.scrub`), so
 Nothing here imports Ansible.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: this file runs on managed hosts, and one with
+# Python 3.6 or 3.7 (ansible-core 2.16 allows them) must get certificate_status's refusal, not a SyntaxError.
 
 SCRUBBED = "********"
 

@@ -36,7 +36,8 @@ atomic_move that matters here, the SELinux context.
 name, renamed over the old link or file).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: this file runs on managed hosts, and one with
+# Python 3.6 or 3.7 (ansible-core 2.16 allows them) must get certificate_status's refusal, not a SyntaxError.
 
 import contextlib
 import errno
@@ -69,10 +70,11 @@ class FileAttrs:
     file's (or, for a new file, the default: ``0666 & ~umask``, the caller's ids).
     ``secontext`` is an SELinux context list as AnsibleModule uses them (None: default)."""
 
-    mode: int | None = None
-    uid: int | None = None
-    gid: int | None = None
-    secontext: tuple | None = None
+    # Annotations as strings: without postponed evaluation, ``int | None`` fails on Python < 3.10.
+    mode: "int | None" = None
+    uid: "int | None" = None
+    gid: "int | None" = None
+    secontext: "tuple | None" = None
 
 
 def _umask():

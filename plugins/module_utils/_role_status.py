@@ -22,7 +22,8 @@ compare public keys; nothing returns key material. Everything X.509 is in
 ``_x509`` (which runs with the cryptography that distributions ship).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: this file runs on managed hosts, and one with
+# Python 3.6 or 3.7 (ansible-core 2.16 allows them) must get certificate_status's refusal, not a SyntaxError.
 
 import datetime
 import hashlib

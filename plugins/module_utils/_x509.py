@@ -39,7 +39,8 @@ that opens with the password and holds the same key, certificates, name and
 kind of encryption is kept as it is (``pkcs12_bytes``'s ``existing``).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: this file runs on managed hosts, and one with
+# Python 3.6 or 3.7 (ansible-core 2.16 allows them) must get certificate_status's refusal, not a SyntaxError.
 
 import base64
 import datetime

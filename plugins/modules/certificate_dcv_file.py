@@ -3,7 +3,8 @@
 # Copyright: (c) 2026, wotrus.pki contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import annotations
+# No `from __future__ import annotations`: this file runs on managed hosts, and one with
+# Python 3.6 or 3.7 (ansible-core 2.16 allows them) must get certificate_status's refusal, not a SyntaxError.
 
 DOCUMENTATION = r'''
 module: certificate_dcv_file
@@ -53,6 +54,8 @@ options:
     description: Mode of the files (the web server must be able to read them).
     type: str
     default: "0644"
+extends_documentation_fragment:
+  - wotrus.pki.attributes.platform_posix
 attributes:
   check_mode:
     support: full
@@ -91,16 +94,19 @@ EXAMPLES = r'''
 
 RETURN = r'''
 paths:
+  sample: ["/var/www/html/.well-known/pki-validation/DE97586E5DBB12DB9B17DEA5C7D005E7.txt"]
   description: The files written (present) or removed (absent) by this run.
   type: list
   elements: str
   returned: always
 created_dirs:
+  sample: ["/var/www/html/.well-known", "/var/www/html/.well-known/pki-validation"]
   description: Directories made by this run (O(state=present)), deepest last.
   type: list
   elements: str
   returned: always
 removed_dirs:
+  sample: ["/var/www/html/.well-known/pki-validation", "/var/www/html/.well-known"]
   description: Directories removed by this run (O(state=absent)).
   type: list
   elements: str

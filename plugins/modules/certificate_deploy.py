@@ -3,7 +3,8 @@
 # Copyright: (c) 2026, wotrus.pki contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import annotations
+# No `from __future__ import annotations`: this file runs on managed hosts, and one with
+# Python 3.6 or 3.7 (ansible-core 2.16 allows them) must get certificate_status's refusal, not a SyntaxError.
 
 DOCUMENTATION = r'''
 module: certificate_deploy
@@ -185,6 +186,8 @@ options:
         type: list
         elements: str
         choices: [key, cert, chain, fullchain, combined, pkcs12, der]
+extends_documentation_fragment:
+  - wotrus.pki.attributes.platform_posix
 attributes:
   check_mode:
     support: full
@@ -209,10 +212,10 @@ EXAMPLES = r'''
     key_path: /etc/ssl/wotrus/www.key
     fullchain_path: /etc/ssl/wotrus/www.fullchain.pem
     chain_path: /etc/ssl/wotrus/www.chain.pem
-    record: "{{ issued.record }}"
-    certificate: "{{ issued.certificate }}"
-    chain: "{{ issued.chain }}"
-    root: "{{ issued.root }}"
+    record: "{{ www_issue.record }}"
+    certificate: "{{ www_issue.certificate }}"
+    chain: "{{ www_issue.chain }}"
+    root: "{{ www_issue.root }}"
     services:
       - name: nginx
         test: [nginx, -t]
@@ -240,20 +243,24 @@ EXAMPLES = r'''
 
 RETURN = r'''
 deployed:
+  sample: true
   description: Whether new certificate files were put in place.
   type: bool
   returned: success
 serial:
+  sample: "059B1C2D3E4F5A6B7C8D9E0F1A2B3C4D"
   description:
     - Serial number of the certificate at O(cert_path) after the task, as C(openssl x509 -serial) shows it
       (upper-case hex, a leading zero kept).
   type: str
   returned: when O(certificate) is given
 not_after:
+  sample: "2027-12-06T23:59:59Z"
   description: Its end of validity (UTC).
   type: str
   returned: when O(certificate) is given
 backup_files:
+  sample: {"/etc/ssl/wotrus/www.crt": "/etc/ssl/wotrus/.wotrus/www/20261206T081500Z-1a2b/cert.pem"}
   description: For each path whose content was replaced, the file of the previous version that held it.
   type: dict
   returned: success
@@ -268,21 +275,25 @@ version:
   returned: when O(certificate) is given
   sample: /etc/ssl/wotrus/.wotrus/www/7
 pruned:
+  sample: ["/etc/ssl/wotrus/.wotrus/www/20241206T081500Z-9f8e"]
   description: The version directories removed.
   type: list
   elements: str
   returned: when a deployment succeeded
 paths:
+  sample: ["/etc/ssl/wotrus/www.crt", "/etc/ssl/wotrus/www.key", "/etc/ssl/wotrus/www.fullchain.pem"]
   description: The configured paths whose content changed (or would change in check mode).
   type: list
   elements: str
   returned: success
 reloaded:
+  sample: ["nginx"]
   description: The services reloaded (those that read a file that changed).
   type: list
   elements: str
   returned: success
 record_changed:
+  sample: true
   description: Whether the order record was written.
   type: bool
   returned: success

@@ -138,6 +138,8 @@ options:
   sectigo_ca_path:
     description: A PEM bundle to verify Sectigo with. If not set, O(ca_path).
     type: path
+extends_documentation_fragment:
+  - wotrus.pki.attributes.platform_controller
 attributes:
   action:
     support: full
@@ -168,6 +170,7 @@ EXAMPLES = r'''
     product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
     common_name: www.example.com
     subject_alt_names: [www.example.com, example.com]
+    organization: {org_name: Example Ltd, country_code: CN}
     api_token: "{{ wotrus_api_token }}"
   no_log: true
   register: www_issue
@@ -176,12 +179,14 @@ EXAMPLES = r'''
 
 RETURN = r'''
 state:
+  sample: "issued"
   description: >-
     C(issued), C(needs_person), C(timeout), C(failed), C(revoked), C(would_order), C(would_revoke),
     C(would_publish_dcv), C(none), C(error).
   type: str
   returned: always
 error:
+  sample: "order 644A3E60-F1AA-4E25-821A-ACFBC462BC37 was rejected: domain validation failed"
   description:
     - Why the order did not lead to a certificate (API error, rejected order, timeout), or any unexpected
       failure (for example a lost connection while publishing a DCV file), which is never raised, so that
@@ -190,46 +195,67 @@ error:
   type: str
   returned: on failure
 order_id:
+  sample: "644A3E60-F1AA-4E25-821A-ACFBC462BC37"
   description: The order.
   type: str
   returned: when an order is known
 idempotence_id:
+  sample: "wtp-5b9d0c2f8a4e6d1c3b7a9e0f2d4c6b8a1e3f5d7c"
   description: The idempotence id sent (or recorded).
   type: str
   returned: when an order is placed or resumed
 record:
+  sample:
+    version: 1
+    order_id: 644A3E60-F1AA-4E25-821A-ACFBC462BC37
+    idempotence_id: wtp-5b9d0c2f8a4e6d1c3b7a9e0f2d4c6b8a1e3f5d7c
+    product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
+    common_name: www.example.com
+    hosts:
+    - www.example.com
+    - example.com
+    month: 12
+    created: '2026-12-06T08:15:00Z'
   description: The order record to keep on the host (M(wotrus.pki.certificate_deploy) O(wotrus.pki.certificate_deploy#module:record)).
   type: dict
   returned: when an order is known
 pending_link:
+  sample: "https://www.wosign.com/order/validate/644A3E60"
   description: Where a person finishes validation.
   type: str
   returned: when RV(state=needs_person)
 certificate:
+  sample: "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n"
   description: The certificate (PEM).
   type: str
   returned: when RV(state=issued)
 chain:
+  sample: "-----BEGIN CERTIFICATE-----\nMIIC...\n-----END CERTIFICATE-----\n"
   description: The intermediates, leaf's issuer first, no root (PEM).
   type: str
   returned: when RV(state=issued)
 fullchain:
+  sample: "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nMIIC...\n-----END CERTIFICATE-----\n"
   description: Certificate then chain (PEM).
   type: str
   returned: when RV(state=issued)
 root:
+  sample: "-----BEGIN CERTIFICATE-----\nMIID...\n-----END CERTIFICATE-----\n"
   description: The root the chain ends at (PEM).
   type: str
   returned: when RV(state=issued)
 serial:
+  sample: "059B1C2D3E4F5A6B7C8D9E0F1A2B3C4D"
   description: Serial number as C(openssl x509 -serial) shows it (upper-case hex, a leading zero kept).
   type: str
   returned: when RV(state=issued)
 api_calls:
+  sample: 3
   description: How many HTTP calls were made to the API.
   type: int
   returned: always
 sectigo_calls:
+  sample: 0
   description: How many calls were made to Sectigo (O(dcv=http)).
   type: int
   returned: when Sectigo was called

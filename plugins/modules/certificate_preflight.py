@@ -53,6 +53,8 @@ options:
         has a C(pkcs12) output; C(certificate_pkcs12_encryption) must be C(modern) or C(legacy).
     type: dict
     default: {}
+extends_documentation_fragment:
+  - wotrus.pki.attributes.platform_controller
 attributes:
   action:
     support: full
@@ -63,6 +65,10 @@ attributes:
   diff_mode:
     support: none
     description: Nothing changes.
+seealso:
+  - module: wotrus.pki.certificate_status
+  - module: wotrus.pki.certificate_issue
+  - module: wotrus.pki.certificate_deploy
 '''
 
 EXAMPLES = r'''
@@ -74,6 +80,9 @@ EXAMPLES = r'''
     defaults:
       dir: /etc/ssl/wotrus
       product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
+      organization: {org_name: Example Ltd, country_code: CN}
+      mode: "0644"
+      key_mode: "0600"
   register: plan
 '''
 
@@ -101,22 +110,27 @@ certificates:
       description: Where the DER certificate goes, or null.
       type: str
     subject_alt_names:
+      sample: ["www.example.com", "example.com"]
       description: The names, normalised, the common name first.
       type: list
       elements: str
     csr_subject_alt_names:
+      sample: ["DNS:www.example.com", "DNS:example.com"]
       description: The same names typed for a CSR, C(DNS:www.example.com) or C(IP:192.0.2.7).
       type: list
       elements: str
 api_url:
+  sample: "https://restapi.wosign.com"
   description: The WoTrus API address, C(certificate_api_url) or else E(WOTRUS_API_URL), else the production URL.
   type: str
   returned: always
 ca_path:
+  sample: "/etc/pki/wotrus/ca.pem"
   description: The CA bundle, C(certificate_ca_path) or else E(WOTRUS_CA_PATH), or null.
   type: str
   returned: always
 reissue_issued_before:
+  sample: "2026-03-01T08:00:00Z"
   description: C(certificate_reissue_issued_before) in UTC as C(YYYY-MM-DDTHH:MM:SSZ), or null when unset.
   type: str
   returned: always
@@ -126,6 +140,7 @@ renew_spread_days:
   returned: always
   sample: 30
 errors:
+  sample: ["certificate_list[1].key_size: must be one of 256, 384 for key_type ecdsa, got 2048"]
   description: Every problem found, each naming its variable.
   type: list
   elements: str

@@ -3,7 +3,8 @@
 # Copyright: (c) 2026, wotrus.pki contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import annotations
+# No `from __future__ import annotations`: this file runs on managed hosts, and one with
+# Python 3.6 or 3.7 (ansible-core 2.16 allows them) must get certificate_status's refusal, not a SyntaxError.
 
 DOCUMENTATION = r'''
 module: certificate_status
@@ -156,6 +157,8 @@ options:
         A deployed certificate of that order is due for a new one, as one revoked by this role; a pending
         order of that id is not resumed.
     type: str
+extends_documentation_fragment:
+  - wotrus.pki.attributes.platform_posix
 attributes:
   check_mode:
     support: full
@@ -180,6 +183,8 @@ EXAMPLES = r'''
     name: www
     cert_path: /etc/ssl/wotrus/www.crt
     key_path: /etc/ssl/wotrus/www.key
+    record_path: /etc/ssl/wotrus/www.crt.wotrus.json
+    staged_key_path: /etc/ssl/wotrus/www.key.pending
     common_name: www.example.com
     subject_alt_names: [www.example.com, example.com]
     product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
@@ -192,45 +197,55 @@ EXAMPLES = r'''
 
 RETURN = r'''
 due:
+  sample: "renew"
   description: What is due.
   type: str
   returned: success
   choices: [none, new, resume, renew, reissue, revoke, outputs]
 why:
+  sample: "25.4 days left, fewer than renew_before_days 30"
   description: The reason, in a sentence.
   type: str
   returned: success
 order_id:
+  sample: "644A3E60-F1AA-4E25-821A-ACFBC462BC37"
   description: The order to resume, reissue or revoke.
   type: str
   returned: success
 month:
+  sample: 13
   description: The month to order (13 or 25 for a renewal that carries time over).
   type: int
   returned: success
 new_key:
+  sample: true
   description: Whether a new key must be made at RV(staged_key_path) before the CSR.
   type: bool
   returned: success
 regenerate_key:
+  sample: false
   description:
     - Whether the key at RV(staged_key_path) must be made anew although it exists, because it is the key in use
       (left by a deployment killed before it removed it).
   type: bool
   returned: success
 csr_key_path:
+  sample: "/etc/ssl/wotrus/www.key.pending"
   description: The key the CSR is made from (the staged key, or the key in use when it is kept).
   type: str
   returned: success
 key:
+  sample: "staged"
   description: C(staged) or C(current), which key the order is for.
   type: str
   returned: success
 staged_key_path:
+  sample: "/etc/ssl/wotrus/www.key.pending"
   description: Where the new key is staged.
   type: str
   returned: success
 missing_dirs:
+  sample: ["/etc/ssl/wotrus"]
   description:
     - The directories of O(cert_path), O(key_path), O(record_path) and O(other_paths) that do not exist, sorted.
       The role makes them before it makes a key or places an order, so an order is never bought for files that
@@ -239,24 +254,36 @@ missing_dirs:
   elements: str
   returned: success
 staged_csr_path:
+  sample: "/etc/ssl/wotrus/www.key.pending.csr"
   description: Where the CSR of a due order is kept until its certificate is deployed.
   type: str
   returned: success
 record:
+  sample:
+    version: 1
+    order_id: 644A3E60-F1AA-4E25-821A-ACFBC462BC37
+    product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
+    common_name: www.example.com
+    hosts:
+    - www.example.com
+    month: 12
   description: The order record, or null.
   type: dict
   returned: success
 serial:
+  sample: "059B1C2D3E4F5A6B7C8D9E0F1A2B3C4D"
   description:
     - Serial number of the deployed certificate as C(openssl x509 -serial) shows it (upper-case hex, a leading
       zero kept).
   type: str
   returned: success
 not_before:
+  sample: "2025-12-30T00:00:00Z"
   description: The start of validity of the deployed certificate (UTC, ISO 8601).
   type: str
   returned: success
 not_after:
+  sample: "2026-12-31T23:59:59Z"
   description: Its end of validity (UTC, ISO 8601).
   type: str
   returned: success
@@ -273,18 +300,22 @@ plan:
   returned: success
   sample: "not due, renews on 2027-02-11T04:17:33Z (spread over 30 days)"
 days_left:
+  sample: 25.4
   description: Days of validity left.
   type: float
   returned: success
 percent_left:
+  sample: 6.9
   description: Percentage of the lifetime left.
   type: float
   returned: success
 matches_key:
+  sample: true
   description: Whether the deployed certificate holds the public key of O(key_path).
   type: bool
   returned: success
 replaces_serial:
+  sample: "059B1C2D3E4F5A6B7C8D9E0F1A2B3C4D"
   description: The serial of the certificate the due order replaces.
   type: str
   returned: success

@@ -69,6 +69,9 @@ options:
       - Seconds to wait for the answer.
     type: int
     default: 30
+extends_documentation_fragment:
+  - wotrus.pki.attributes.platform_posix
+  - wotrus.pki.attributes.action_group_jintong
 attributes:
   check_mode:
     support: full
@@ -86,13 +89,16 @@ notes:
     order is already cancelled (for example C(订单已取消)); that answer is reported as C(changed=false).
   - Every C(MessageCode) but C(CallSuccess) fails with its meaning (table 3.3 of the text); codes the table
     lacks (the text's own failure example shows C(Unauthorized)) fail with the code and description.
+seealso:
+  - module: wotrus.pki.wotrus_order
+    description: Cancel a WoTrus order (O(wotrus.pki.wotrus_order#module:state=absent)).
 '''
 
 EXAMPLES = r'''
 - name: Cancel an order
   wotrus.pki.jintong_order_cancel:
     server_url: http://api.example.com
-    partner: jane88
+    partner: "{{ jintong_partner }}"
     key: "{{ jintong_key }}"
     order_id: "151103654827"
     consumer: jane88
@@ -136,6 +142,7 @@ error_code:
   type: str
   sample: SignFail
 error_msg:
+  sample: "订单不存在"
   description: The answer's C(Description), on failure.
   returned: failure
   type: str
@@ -145,6 +152,7 @@ error_kind:
   type: str
   sample: api
 url:
+  sample: "http://api.example.com/Api/OrderOpenApi.ashx"
   description: The URL called, on failure.
   returned: failure
   type: str

@@ -21,6 +21,8 @@ author:
   - wotrus.pki contributors (@wotrus)
 extends_documentation_fragment:
   - wotrus.pki.sectigo
+  - wotrus.pki.attributes.platform_posix
+  - wotrus.pki.attributes.action_group_sectigo
 options:
   order_number:
     description:
@@ -62,6 +64,9 @@ attributes:
   diff_mode:
     support: none
     description: Nothing on the managed host changes.
+seealso:
+  - module: wotrus.pki.sectigo_order_status
+    description: Read the order's state, including whether organisation validation still needs documents.
 '''
 
 EXAMPLES = r'''
@@ -89,18 +94,22 @@ documents:
   elements: dict
   contains:
     path:
+      sample: "/srv/docs/business-licence.pdf"
       description: The path given.
       type: str
       returned: always
     name:
+      sample: "business-licence.pdf"
       description: The file name sent.
       type: str
       returned: always
     size:
+      sample: 184320
       description: Size in bytes.
       type: int
       returned: always
     sha256:
+      sample: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
       description: SHA-256 of the content, hex.
       type: str
       returned: always
@@ -125,18 +134,22 @@ http_status:
   type: int
   sample: 303
 error_code:
+  sample: -16
   description: Sectigo's errorCode, when reading the order status failed.
   returned: failure
   type: int
 error_msg:
+  sample: "Incorrect login details, account is locked, password has expired or your source IP is blocked."
   description: The service's reason, on failure.
   returned: failure
   type: str
 error_kind:
+  sample: "auth"
   description: What failed, as one word (C(transport), C(response), C(api), C(auth), C(call_limit), C(upload), C(input)).
   returned: failure
   type: str
 url:
+  sample: "https://secure.trust-provider.com/products/!getPostPaymentStatus"
   description: The URL called, on failure.
   returned: failure
   type: str

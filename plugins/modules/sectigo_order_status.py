@@ -21,6 +21,8 @@ author:
   - wotrus.pki contributors (@wotrus)
 extends_documentation_fragment:
   - wotrus.pki.sectigo
+  - wotrus.pki.attributes.platform_posix
+  - wotrus.pki.attributes.action_group_sectigo
 options:
   order_number:
     description:
@@ -152,30 +154,42 @@ sections:
   type: dict
   contains:
     csr:
+      sample: {"status": "Completed"}
       description: C(csrStatus), the CSR section.
       type: dict
       returned: success
     dcv:
+      sample:
+        status: notCompleted
+        MD5: 6A84C2516C992F86EE253B6CD21E0C0A
+        SHA256: EBD48648350001A9318299E316B56626
+        uniqueValue: abc123
+        domains: []
       description: C(dcvStatus), the DCV section with C(MD5), C(SHA256), C(uniqueValue) and C(domains).
       type: dict
       returned: success
     agreement:
+      sample: {"status": "Completed"}
       description: C(agreementStatus), the agreement execution section.
       type: dict
       returned: success
     callback:
+      sample: {"status": "notRequired"}
       description: C(callbackStatus), the signer verification section.
       type: dict
       returned: success
     organization:
+      sample: {"status": "Awaiting Validation"}
       description: C(organizationStatus), the organisation validation section and its checks.
       type: dict
       returned: success
     second_approval:
+      sample: {"status": "notRequired"}
       description: C(secondApprovalStatus), second approval of EV orders.
       type: dict
       returned: success
     fsup:
+      sample: {"status": "notRequired"}
       description: C(fsupStatus), the fast service section.
       type: dict
       returned: success
@@ -190,18 +204,22 @@ csr_hash:
   type: dict
   contains:
     md5:
+      sample: "6A84C2516C992F86EE253B6CD21E0C0A"
       description: MD5 of the DER CSR.
       type: str
       returned: success
     sha256:
+      sample: "EBD48648350001A9318299E316B56626B5E1B1F83B8F5C4E7A8D7F3C2B1A0F9E"
       description: SHA-256 of the DER CSR.
       type: str
       returned: success
     unique_value:
+      sample: "abc123"
       description: The unique value, if any.
       type: str
       returned: success
     target_domain:
+      sample: "sectigo.com"
       description: The domain the CNAME target and file content name.
       type: str
       returned: success
@@ -217,32 +235,39 @@ domains:
   elements: dict
   contains:
     domain_name:
+      sample: "www.example.com"
       description: The domain.
       type: str
       returned: always
     dcv_status:
+      sample: "notCompleted"
       description: Its DCV state as the API names it (for example C(notCompleted), C(Completed)).
       type: str
       returned: always
     selected_method:
+      sample: "Not yet set"
       description: The selected DCV method.
       type: str
       returned: always
     methods:
+      sample: [{"type": "csrHash", "title": "Alternative Methods", "options": ["CNAME CSR Hash", "HTTP CSR Hash", "HTTPS CSR Hash"]}]
       description: The available DCV methods as the API sends them (C(type), C(title), C(level), C(options)).
       type: list
       elements: dict
       returned: always
     method_types:
+      sample: ["email", "csrHash", "manual"]
       description: The C(type) of each method (C(email), C(whoisEmail), C(csrHash), C(manual)).
       type: list
       elements: str
       returned: always
     csr_hash_available:
+      sample: true
       description: Whether the domain offers the C(csrHash) method.
       type: bool
       returned: always
     csr_hash_options:
+      sample: ["CNAME CSR Hash", "HTTP CSR Hash", "HTTPS CSR Hash"]
       description: The CSR-hash variants offered (C(CNAME CSR Hash), C(HTTP CSR Hash), C(HTTPS CSR Hash)).
       type: list
       elements: str
@@ -253,14 +278,17 @@ domains:
       returned: always
       sample: /.well-known/pki-validation/55F0233969C9C4325B1A19D4B357ED20.txt
     http_file_content:
+      sample: "6A84C2516C992F86EE253B6CD21E0C0AEBD48648350001A9318299E316B56626\nsectigo.com\nabc123"
       description: The file's content, its lines joined by a newline (no trailing newline).
       type: str
       returned: always
     http_url:
+      sample: "http://www.example.com/.well-known/pki-validation/DE97586E5DBB12DB9B17DEA5C7D005E7.txt"
       description: The URL Sectigo fetches for C(HTTP CSR Hash).
       type: str
       returned: always
     https_url:
+      sample: "https://www.example.com/.well-known/pki-validation/DE97586E5DBB12DB9B17DEA5C7D005E7.txt"
       description: The URL Sectigo fetches for C(HTTPS CSR Hash).
       type: str
       returned: always
@@ -285,18 +313,22 @@ error_code:
   type: int
   sample: -16
 error_msg:
+  sample: "Incorrect login details, account is locked, password has expired or your source IP is blocked."
   description: Sectigo's errorMessage, on failure.
   returned: failure
   type: str
 error_kind:
+  sample: "auth"
   description: What failed, as one word (C(transport), C(response), C(api), C(auth), C(call_limit), C(input)).
   returned: failure
   type: str
 url:
+  sample: "https://secure.trust-provider.com/products/!getPostPaymentStatus"
   description: The URL called, on failure.
   returned: failure
   type: str
 http_status:
+  sample: 200
   description: The HTTP status, on failure.
   returned: failure
   type: int

@@ -23,6 +23,7 @@ author:
 extends_documentation_fragment:
   - wotrus.pki.wotrus
   - ansible.builtin.files
+  - wotrus.pki.attributes.platform_posix
 options:
   order_id:
     description:
@@ -80,7 +81,7 @@ seealso:
 EXAMPLES = r'''
 - name: Wait for issuance and write the files
   wotrus.pki.wotrus_certificate:
-    order_id: "{{ order.order_id }}"
+    order_id: "{{ www_order.order_id }}"
     wait_timeout: 900
     cert_path: /etc/pki/tls/certs/www.example.com.crt
     chain_path: /etc/pki/tls/certs/www.example.com.chain.crt
@@ -92,7 +93,7 @@ EXAMPLES = r'''
 
 - name: Only look, do not wait
   wotrus.pki.wotrus_certificate:
-    order_id: "{{ order.order_id }}"
+    order_id: "{{ www_order.order_id }}"
     wait: false
   register: cert
 - name: Say why there is no certificate yet
@@ -103,12 +104,14 @@ EXAMPLES = r'''
 
 RETURN = r'''
 issued:
+  sample: true
   description:
     - Whether the order was issued (with O(wait=true) always true on success). True also for an order that is
       C(revoked) or C(pendingRevoke), since it was issued; its certificate is returned (see RV(revoked)).
   returned: success
   type: bool
 revoked:
+  sample: false
   description: Whether the order is C(revoked) or C(pendingRevoke); the certificate is still fetched and a warning given.
   returned: success
   type: bool
@@ -118,26 +121,32 @@ status:
   type: str
   sample: issued
 waiting_for:
+  sample: "the order waits for domain validation: publish the DCV values or finish it at https://www.wosign.com/order/validate/644A3E60"
   description: What the order waits for, in words.
   returned: when not issued
   type: str
 pending_link:
+  sample: "https://www.wosign.com/order/validate/644A3E60"
   description: The page where a person finishes validation.
   returned: when not issued and the order has one
   type: str
 certificate:
+  sample: "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n"
   description: The certificate (PEM).
   returned: when issued
   type: str
 chain:
+  sample: "-----BEGIN CERTIFICATE-----\nMIIC...\n-----END CERTIFICATE-----\n"
   description: The intermediates (PEM), the leaf's issuer first, without the self-signed root.
   returned: when issued
   type: str
 fullchain:
+  sample: "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nMIIC...\n-----END CERTIFICATE-----\n"
   description: The certificate followed by the chain (PEM).
   returned: when issued
   type: str
 root:
+  sample: "-----BEGIN CERTIFICATE-----\nMIID...\n-----END CERTIFICATE-----\n"
   description:
     - The self-signed certificate of the API's chain array that the chain reaches (PEM).
     - When the chain reaches none, the first self-signed certificate of the array (and RV(chain_complete) is
@@ -145,12 +154,14 @@ root:
   returned: when issued
   type: str
 chain_complete:
+  sample: true
   description:
     - Whether the chain leads from the certificate to RV(root) (its last certificate is signed by RV(root) or is a
       cross certificate of it, holding its name and key).
   returned: when issued
   type: bool
 unused_certificates:
+  sample: []
   description:
     - The certificates of the API's chain array that are neither in RV(chain) nor RV(root) (PEM), for example a cross
       certificate that is not needed to reach RV(root).
@@ -163,39 +174,54 @@ not_before:
   type: str
   sample: "2026-01-01T00:00:00Z"
 not_after:
+  sample: "2027-12-06T23:59:59Z"
   description: End of validity (UTC, ISO 8601).
   returned: when issued
   type: str
 serial_number:
+  sample: "059B1C2D3E4F5A6B7C8D9E0F1A2B3C4D"
   description: The serial number as C(openssl x509 -serial) shows it, upper-case hex with a leading zero kept (C(059B...)).
   returned: when issued
   type: str
 fingerprint:
+  sample: "SHA256:3A:7F:1C:9B:42:D8:6E:05:B1:C3:77:A9:2F:E4:10:5D:8C:6B:93:0E:F2:41:7A:DC:58:B9:26:13:E7:4F:A0:C5"
   description: The SHA-256 fingerprint, C(SHA256:AB:CD:...).
   returned: when issued
   type: str
 subject:
+  sample: "CN=www.example.com"
   description: The subject (RFC 4514).
   returned: when issued
   type: str
 issuer:
+  sample: "CN=WoTrus DV Server CA,O=WoTrus CA Limited,C=CN"
   description: The issuer (RFC 4514).
   returned: when issued
   type: str
 subject_alt_names:
+  sample: ["www.example.com", "example.com"]
   description: DNS names and IP addresses of the certificate.
   returned: when issued
   type: list
   elements: str
 sign:
+  sample:
+    certificate: "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n"
+    serial_number: 0A1B2C3D4E5F
+    not_after: '2027-12-06T23:59:59Z'
   description: The SM2 signing certificate with RV(chain), RV(fullchain), RV(root) and the facts above.
   returned: when the answer holds C(pem_Sign)
   type: dict
 encrypt:
+  sample:
+    certificate: "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n"
+    serial_number: 0A1B2C3D4E60
+    not_after: '2027-12-06T23:59:59Z'
   description: The SM2 encryption certificate with RV(chain), RV(fullchain), RV(root) and the facts above.
   returned: when the answer holds C(pem_Encrypt)
   type: dict
 files:
+  sample: {"/etc/pki/tls/certs/www.example.com.crt": {"changed": true, "backup_file": "/etc/pki/tls/certs/www.example.com.crt.2026-12-06@08:15:00~"}}
   description: Per written path, whether it changed and its backup file.
   returned: when a path option is given
   type: dict

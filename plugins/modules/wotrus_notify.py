@@ -17,6 +17,7 @@ author:
   - wotrus.pki contributors (@wotrus-pki)
 extends_documentation_fragment:
   - wotrus.pki.wotrus
+  - wotrus.pki.attributes.platform_posix
 options:
   order_id:
     description:
@@ -46,7 +47,7 @@ seealso:
 EXAMPLES = r'''
 - name: Tell the user where to collect the certificate
   wotrus.pki.wotrus_notify:
-    order_id: "{{ order.order_id }}"
+    order_id: "{{ www_order.order_id }}"
     collect_url: https://portal.example.com/certificates/4711
   delegate_to: localhost
 '''
@@ -58,6 +59,7 @@ sent:
   type: bool
   sample: true
 order_id:
+  sample: "644A3E60-F1AA-4E25-821A-ACFBC462BC37"
   description: The order.
   returned: success
   type: str

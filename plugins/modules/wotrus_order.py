@@ -20,6 +20,7 @@ author:
   - wotrus.pki contributors (@wotrus-pki)
 extends_documentation_fragment:
   - wotrus.pki.wotrus
+  - wotrus.pki.attributes.platform_posix
 options:
   state:
     description:
@@ -210,9 +211,12 @@ EXAMPLES = r'''
     product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
     csr_path: /etc/pki/www.example.com.csr
     month: 12
+    organization:
+      org_name: Example Ltd
+      country_code: CN
     record_path: /var/lib/wotrus/www.example.com.order.json
   delegate_to: localhost
-  register: order
+  register: www_order
 
 - name: An OV order with its organisation and a business licence
   wotrus.pki.wotrus_order:
@@ -228,14 +232,15 @@ EXAMPLES = r'''
     documents:
       - type: business_license
         path: files/licence.pdf
+  register: shop_order
 
 - name: Read an order recorded earlier (not changed)
   wotrus.pki.wotrus_order:
-    order_id: "{{ order.order_id }}"
+    order_id: "{{ www_order.order_id }}"
 
 - name: Cancel an order that is not issued yet
   wotrus.pki.wotrus_order:
-    order_id: "{{ order.order_id }}"
+    order_id: "{{ shop_order.order_id }}"
     state: absent
     cancel_reason: wrong domain
 
@@ -249,6 +254,9 @@ EXAMPLES = r'''
       wotrus.pki.wotrus_order:
         product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
         csr_path: www.csr
+        organization:
+          org_name: Example Ltd
+          country_code: CN
 '''
 
 RETURN = r'''
@@ -260,10 +268,12 @@ order_id:
   type: str
   sample: 644A3E60-F1AA-4E25-821A-ACFBC462BC37
 order_id_main:
+  sample: "644A3E60-F1AA-4E25-821A-ACFBC462BC37"
   description: C(orderId) of the Create answer as given (the SM2 or main order).
   returned: when an order was created or re-sent
   type: str
 order_id_rsa:
+  sample: "7D1E2F30-4A5B-4C6D-8E9F-0A1B2C3D4E5F"
   description: C(orderId_RSA) of the Create answer as given (the RSA order).
   returned: when an order was created or re-sent
   type: str
@@ -278,26 +288,32 @@ status:
   type: str
   sample: pendingAutoIssue
 is_pay:
+  sample: 1
   description: C(0) unpaid, C(1) paid, C(2) issued before payment.
   returned: when the order was read
   type: int
 pending_link:
+  sample: "https://www.wosign.com/order/validate/644A3E60"
   description: The page where a person finishes validation, if the order has one.
   returned: when the order was read
   type: str
 waiting_for:
+  sample: "the order waits for payment (isPay 0), not for validation: pay it in the WoTrus partner console"
   description: What the order waits for, in words (payment, validation, the CA).
   returned: when the order was read and is not issued
   type: str
 created:
+  sample: true
   description: Whether this run created the order (see the notes); predicted true in check mode.
   returned: state is present
   type: bool
 existing:
+  sample: false
   description: Whether the order was there before this run (adopted from O(record_path), or returned by a resent Create).
   returned: state is present and no order_id was given
   type: bool
 order:
+  sample: {"orderId": "644A3E60-F1AA-4E25-821A-ACFBC462BC37", "status": "pendingAutoIssue", "isPay": 1, "commonName": "www.example.com"}
   description: The order as the API returned it (key case as the service sent it).
   returned: when the order was read
   type: dict

@@ -16,6 +16,7 @@ author:
   - wotrus.pki contributors (@wotrus-pki)
 extends_documentation_fragment:
   - wotrus.pki.wotrus
+  - wotrus.pki.attributes.platform_posix
 options:
   order_id:
     description:
@@ -37,7 +38,7 @@ seealso:
 EXAMPLES = r'''
 - name: Read an order
   wotrus.pki.wotrus_order_info:
-    order_id: 644A3E60-F1AA-4E25-821A-ACFBC462BC37
+    order_id: "{{ www_order.order_id }}"
   delegate_to: localhost
   register: info
 
@@ -48,6 +49,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 order_id:
+  sample: "644A3E60-F1AA-4E25-821A-ACFBC462BC37"
   description: The order read.
   returned: success
   type: str
@@ -60,22 +62,27 @@ status:
   type: str
   sample: pendingDCV
 issued:
+  sample: true
   description: Whether the order is issued.
   returned: success
   type: bool
 revoked:
+  sample: false
   description: Whether the order's certificate is revoked or its revocation is under review (C(revoked), C(pendingRevoke)).
   returned: success
   type: bool
 is_pay:
+  sample: 1
   description: C(0) unpaid (the order waits for payment, not validation), C(1) paid, C(2) issued before payment.
   returned: success
   type: int
 pending_link:
+  sample: "https://www.wosign.com/order/validate/644A3E60"
   description: The page where a person finishes validation, uploads documents or submits the CSR.
   returned: success
   type: str
 waiting_for:
+  sample: "the order waits for domain validation: publish the DCV values or finish it at https://www.wosign.com/order/validate/644A3E60"
   description: What the order waits for, in words.
   returned: when the order is not issued
   type: str
@@ -85,22 +92,28 @@ summary:
   type: dict
   contains:
     order_number:
+      sample: "2026120600001"
       description: The provider's order number.
       type: str
     product_id:
+      sample: "30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D"
       description: The product.
       type: str
     common_name:
+      sample: "www.example.com"
       description: The certificate's CN.
       type: str
     hosts:
+      sample: ["www.example.com", "example.com"]
       description: The certificate's names.
       type: list
       elements: str
     create_time:
+      sample: "2026-12-06 16:15:00"
       description: When the order was created, as the API gives it.
       type: str
 order:
+  sample: {"orderId": "644A3E60-F1AA-4E25-821A-ACFBC462BC37", "status": "issued", "isPay": 1, "commonName": "www.example.com"}
   description: The order as the API returned it (key case as the service sent it).
   returned: success
   type: dict

@@ -20,6 +20,7 @@ author:
   - wotrus.pki contributors (@wotrus-pki)
 extends_documentation_fragment:
   - wotrus.pki.wotrus
+  - wotrus.pki.attributes.platform_posix
 options:
   order_id:
     description:
@@ -81,7 +82,7 @@ seealso:
 EXAMPLES = r'''
 - name: Reissue with a new key
   wotrus.pki.wotrus_reissue:
-    order_id: "{{ order.order_id }}"
+    order_id: "{{ www_order.order_id }}"
     csr_path: /etc/pki/www.example.com.new.csr
     reason: key rotation
     record_path: /var/lib/wotrus/www.example.com.reissue.json
@@ -102,18 +103,22 @@ new_order_id:
   type: str
   sample: 644A3E60-F1AA-4E25-821A-ACFBC462BC37
 order_id:
+  sample: "644A3E60-F1AA-4E25-821A-ACFBC462BC37"
   description: The order that was reissued.
   returned: success
   type: str
 idempotence_id:
+  sample: "wtr-1c3e5a7b9d0f2e4c6a8b0d1f3e5c7a9b2d4f6e8a"
   description: The idempotence id used (given or derived).
   returned: success
   type: str
 status:
+  sample: "pendingAutoIssue"
   description: The new order's status.
   returned: when the new order was read
   type: str
 order:
+  sample: {"orderId": "9B8A7C6D-5E4F-4A3B-8C2D-1E0F9A8B7C6D", "status": "pendingAutoIssue"}
   description: The new order as the API returned it.
   returned: when the new order was read
   type: dict

@@ -18,6 +18,7 @@ author:
   - wotrus.pki contributors (@wotrus-pki)
 extends_documentation_fragment:
   - wotrus.pki.wotrus
+  - wotrus.pki.attributes.platform_posix
 options:
   order_id:
     description:
@@ -53,7 +54,7 @@ seealso:
 EXAMPLES = r'''
 - name: Revoke a certificate whose key leaked
   wotrus.pki.wotrus_revoke:
-    order_id: "{{ order.order_id }}"
+    order_id: "{{ www_order.order_id }}"
     reason: key compromise
     proof_path: files/revocation-letter.pdf
   delegate_to: localhost
@@ -62,6 +63,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 order_id:
+  sample: "644A3E60-F1AA-4E25-821A-ACFBC462BC37"
   description: The order.
   returned: success
   type: str
@@ -71,6 +73,7 @@ revoke_status:
   type: str
   sample: pendingAudit
 revoked:
+  sample: true
   description: Whether the certificate is revoked now (C(revoked) of the answer, or the order's status).
   returned: success
   type: bool

@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """wotrus-sandbox: a local WoTrus-compatible API that really signs certificates.
 
-Run ``wotrus-sandbox --help`` for every flag; docs/sandbox.md describes the
+Run ``wotrus-sandbox --help`` for every flag; sandbox/README.md describes the
 service, the management API, the fault kinds and every knob.
 """
 
@@ -51,7 +51,7 @@ HTTP DCV (--dcv-mode http): backend: sectigo orders leave pendingDCV only once
   [, uniqueValue] for every name; NAME is reached at its --dcv-resolve loopback address.
 Fault kinds: http_500 http_503 http_429 reset commit_then_drop malformed_json is_success_false slow
 
-See docs/sandbox.md for the details of each.
+See sandbox/README.md for the details of each.
 """
 
 

@@ -10,7 +10,7 @@ signature of 今通) from the checkout it runs from, exactly as the modules and 
 unit tests do: ``ansible_collections.wotrus.pki.plugins.module_utils...``.
 None of them imports anything from Ansible.
 
-How that name is found (docs/sandbox.md, "Where the shared rules come from"):
+How that name is found (sandbox/README.md, "Where the shared rules come from"):
 the checkout's ``.collections/ansible_collections/wotrus/pki`` is a symbolic
 link to the checkout itself (``make venv`` makes it, so does this module when
 it is missing), and ``.collections`` goes first on ``sys.path``. A checkout

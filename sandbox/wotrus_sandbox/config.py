@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Every knob of the sandbox, with its default, in one place.
 
-``docs/sandbox.md`` lists the same knobs; keep them together. Knobs come from
+``sandbox/README.md`` lists the same knobs; keep them together. Knobs come from
 the defaults below, then ``--config FILE.json``, then CLI flags, and can be
 changed at runtime with ``POST /config`` on the management API (not persisted:
 a restart reads the file and the flags again).

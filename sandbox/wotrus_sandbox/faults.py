@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Scripted faults: the next N answers of an endpoint go wrong in a chosen way.
 
-Kinds (``docs/sandbox.md`` describes each):
+Kinds (``sandbox/README.md`` describes each):
 
 - ``http_500``        HTTP 500, ASP.NET-style error body; the request is not executed.
 - ``http_503``        HTTP 503 (with ``Retry-After`` when given); not executed.

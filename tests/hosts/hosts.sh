@@ -3,7 +3,7 @@
 # over real SSH at its own loopback address, each with its own /etc/ssl,
 # /etc/nginx, /run, /var/log/nginx, /var/lib/nginx and /var/www (a private
 # mount namespace made with `unshare -m` and bind mounts), and each with its
-# own nginx serving TLS on that address.  See docs/test-hosts.md.
+# own nginx serving TLS on that address.  See tests/hosts/README.md.
 #
 #   tests/hosts/hosts.sh up N [--dir STATE] [--reuse] [--python PATH] ...
 #   tests/hosts/hosts.sh down [--dir STATE] [--purge]
@@ -29,7 +29,7 @@ REUSE=0
 PURGE=0
 MAX_HOSTS=200
 
-# Paths as seen *inside* every host (documented in docs/test-hosts.md).
+# Paths as seen *inside* every host (documented in tests/hosts/README.md).
 H_CERT_DIR=/etc/ssl/test-host
 H_CERT=$H_CERT_DIR/placeholder.crt
 H_KEY=$H_CERT_DIR/placeholder.key
@@ -311,7 +311,7 @@ kill_ns_of() {
 # ---------------------------------------------------------------- python
 
 # The hosts' interpreter: the system Python, as on a managed host, unless --python
-# names another (a venv with another cryptography, say; see docs/test-hosts.md).
+# names another (a venv with another cryptography, say; see tests/hosts/README.md).
 pick_python() {
 	PYTHON=${PYTHON:-/usr/bin/python3}
 	if [[ $PYTHON != /usr/bin/python3 ]]; then
@@ -604,7 +604,7 @@ cmd_status() {
 write_outputs() {
 	local n=$1 i addr fqdn d
 	{
-		echo "# Written by tests/hosts/hosts.sh up $n -- loopback test hosts, see docs/test-hosts.md"
+		echo "# Written by tests/hosts/hosts.sh up $n -- loopback test hosts, see tests/hosts/README.md"
 		echo "[test_hosts]"
 		for ((i = 1; i <= n; i++)); do
 			addr=$(host_addr "$i")

@@ -40,7 +40,7 @@ TITLES = {
 METHOD = """\
 ## How the figures are taken
 
-Everything runs against one local WoTrus sandbox per worker (`docs/sandbox.md`), reset between cells.
+Everything runs against one local WoTrus sandbox per worker (the repository's sandbox, not part of the collection), reset between cells.
 Modules run the way Ansible runs them (their file, an arguments file, JSON on stdout): the same argument
 spec, `no_log` handling and `fail_json` path as in a playbook, without a play per call. The role runs
 through `ansible-playbook`.
@@ -60,7 +60,7 @@ through `ansible-playbook`.
   sandbox shows their goal reached (they can read it with a GET that is not faulted). The sandbox refuses a
   second Cancel/Revoke of one order, so neither takes effect twice there; the figure "requests after one
   executed" (from the sandbox's request count and which requests the fault let through; `slow` counted as
-  executed, as docs/sandbox.md says) shows how often the client sent one more.
+  executed, as the sandbox's README says) shows how often the client sent one more.
 - **Bad inputs**: one wrong option per case; a case passes with a failed result whose `msg` names the option
   (or role variable), no traceback, no writing API call (Create, Cancel, RevokeRequest, ReissueRequest,
   Notification/email; the sandbox's counts), and for `wotrus_certificate` no file written. Role cases run in
@@ -168,9 +168,11 @@ def main(argv):
                 "- result: %s" % summary, ""]
         overview = lib.md_table(["section", "passed", "failed", "seconds"],
                                 [[s.title, s.passed, len(s.failures), "%.0f" % s.seconds] for s in sections])
+        text = ("\n".join(head) + "\n" + overview + "\n\n" + METHOD + "\n" +
+                "\n".join(s.markdown() for s in sections))
+        # The report ships in the collection: no path of the machine that wrote it.
         with open(args.write, "w") as f:
-            f.write("\n".join(head) + "\n" + overview + "\n\n" + METHOD + "\n" +
-                    "\n".join(s.markdown() for s in sections))
+            f.write(text.replace(lib.ROOT + os.sep, "<checkout>/"))
         print("wrote %s" % args.write)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)

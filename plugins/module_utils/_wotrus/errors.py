@@ -8,7 +8,8 @@ one error tree (``module_utils/_errors.py``). Modules turn an error into
 Nothing here imports Ansible.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: this file runs on managed hosts, and one with
+# Python 3.6 or 3.7 (ansible-core 2.16 allows them) must get certificate_status's refusal, not a SyntaxError.
 
 from ansible_collections.wotrus.pki.plugins.module_utils._errors import PkiError
 

@@ -3,14 +3,15 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """How this collection reads the WoTrus API texts, in one place.
 
-Every choice the provider's texts leave open (see docs/assumptions.md and
-../shared/api/NOTES.md) is a constant or a small function here, so that the
+Every choice the provider's texts leave open (see docs/assumptions.md)
+is a constant or a small function here, so that the
 client, the modules, the role and the sandbox all change together when the
 real service answers differently. This file imports nothing but the standard
 library: the sandbox imports it too.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: this file runs on managed hosts, and one with
+# Python 3.6 or 3.7 (ansible-core 2.16 allows them) must get certificate_status's refusal, not a SyntaxError.
 
 import datetime
 import hashlib

@@ -44,7 +44,8 @@ Nothing here imports Ansible and nothing here writes a file: a module writes
 ``certificate_deploy`` for the role).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: this file runs on managed hosts, and one with
+# Python 3.6 or 3.7 (ansible-core 2.16 allows them) must get certificate_status's refusal, not a SyntaxError.
 
 import datetime
 import json
