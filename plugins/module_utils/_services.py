@@ -17,7 +17,6 @@ certificate_deploy); ``commands`` picks the commands on the host, where it is kn
 systemd runs. Imports nothing from Ansible.
 """
 
-from __future__ import annotations
 
 import os
 

@@ -97,18 +97,24 @@ certificates:
       description: The services, each C({name, preset, test, reload, unit, files}) (presets resolved).
       type: list
       elements: dict
+      sample: [{"name": "haproxy", "preset": "haproxy", "test": "haproxy -c -f /etc/haproxy/haproxy.cfg",
+                "reload": null, "unit": "haproxy", "files": ["combined"]}]
     combined_path:
       description: Where the combined PEM goes, or null when the certificate has no C(combined) output.
       type: str
+      sample: /etc/ssl/wotrus/www.combined.pem
     pkcs12_path:
       description: Where the PKCS#12 file goes, or null.
       type: str
+      sample: /etc/ssl/wotrus/www.p12
     pkcs12_friendly_name:
       description: The PKCS#12 file's friendly name (default the certificate's name), or null.
       type: str
+      sample: www
     der_path:
       description: Where the DER certificate goes, or null.
       type: str
+      sample: /etc/ssl/wotrus/www.der
     subject_alt_names:
       sample: ["www.example.com", "example.com"]
       description: The names, normalised, the common name first.
