@@ -31,6 +31,9 @@ EXTERNAL = {
                        "https://docs.ansible.com/ansible/latest/plugins/action.html"),
     "ansible_configuration_settings": ("Ansible configuration settings",
                                        "https://docs.ansible.com/ansible/latest/reference_appendices/config.html"),
+    "ansible_collections.ansible.builtin.set_stats_module": (
+        "ansible.builtin.set_stats",
+        "https://docs.ansible.com/ansible/latest/collections/ansible/builtin/set_stats_module.html"),
     "ansible_collections.community.crypto.x509_certificate_info_module": (
         "community.crypto.x509_certificate_info",
         "https://docs.ansible.com/ansible/latest/collections/community/crypto/x509_certificate_info_module.html"),

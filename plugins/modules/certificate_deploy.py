@@ -227,14 +227,17 @@ EXAMPLES = r'''
     cert_path: /etc/ssl/wotrus/www.crt
     key_path: /etc/ssl/wotrus/www.key
     combined_path: /etc/haproxy/certs/www.pem
-    pkcs12_path: /etc/tomcat10/www.p12
+    pkcs12_path: /etc/ssl/wotrus/www.p12
     pkcs12_password: "{{ vault_keystore_password }}"
-    group: tomcat
-    record: "{{ issued.record }}"
-    certificate: "{{ issued.certificate }}"
-    chain: "{{ issued.chain }}"
+    record: "{{ www_issue.record }}"
+    certificate: "{{ www_issue.certificate }}"
+    chain: "{{ www_issue.chain }}"
     services:
-      - haproxy
+      # haproxy -c -f /etc/haproxy/haproxy.cfg, then a reload through systemd
+      - name: haproxy
+        preset: haproxy
+        reload: [systemctl, reload, haproxy]
+      # Tomcat reads only the keystore: restarted only when it changed
       - name: tomcat
         preset: systemd
         unit: tomcat10

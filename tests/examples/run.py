@@ -25,7 +25,8 @@ What is rewritten in the examples, and only this:
   from module_defaults: it has no environment variable); the variables the
   examples use for secrets (wotrus_token, sectigo_login, ...) are set to the
   sandbox's;
-- `nginx` is a stub on PATH that records its arguments (no web server here).
+- `nginx`, `haproxy` and `systemctl` are stubs on PATH that record their
+  arguments (no server and no systemd here).
 
 A run fails when a task fails, when Ansible warns about a reserved variable
 name, or when a module in plugins/modules is missing from ORDER.
@@ -98,10 +99,11 @@ def main(argv):
     work = tempfile.mkdtemp(prefix="wotrus-examples-")
     root = os.path.join(work, "root")
     os.makedirs(os.path.join(work, "bin"))
-    stub = os.path.join(work, "bin", "nginx")
-    with open(stub, "w") as f:
-        f.write('#!/bin/sh\necho "$*" >> "%s/nginx.calls"\n' % work)
-    os.chmod(stub, 0o755)
+    for command in ("nginx", "haproxy", "systemctl"):
+        stub = os.path.join(work, "bin", command)
+        with open(stub, "w") as f:
+            f.write('#!/bin/sh\necho "$*" >> "%s/%s.calls"\n' % (work, command))
+        os.chmod(stub, 0o755)
     started = time.time()
     try:
         with SandboxProcess(http_port=True) as sb:
@@ -126,7 +128,7 @@ def main(argv):
                 sandbox_ca_path=sb.roots, sandbox_mgmt_url=sb.mgmt_url,
                 ansible_python_interpreter=os.path.join(ansible_bin, "python"),
                 # the names the examples use for secrets
-                wotrus_token=sb.token, wotrus_api_token=sb.token,
+                wotrus_token=sb.token, wotrus_api_token=sb.token, vault_keystore_password="examples-keystore",
                 sectigo_login="sandbox", sectigo_password="sandbox-password",
                 jintong_partner="sandbox-partner", jintong_key="sandbox-key",
             )
