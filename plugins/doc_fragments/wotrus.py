@@ -63,10 +63,10 @@ notes:
   - Reads (GET) and the calls that carry an C(idempotenceID) (Create, Reissue) are retried
     up to 4 times on connection errors, HTTP 408, 429 and 5xx, with capped exponential backoff
     (1 second doubling, at most 30) and jitter, honouring C(Retry-After) up to 120 seconds.
-  - A 429 or 503 answer with C(Retry-After) (a rate limit) is waited out, plus up to 1 second of jitter
-    so that many jobs throttled together come back spread out, without counting against the 4 retries,
-    for at most 300 seconds of such waits per call; past that it counts like any retry.
     Cancel and revoke requests are sent again only after the order was read again (waiting what
     C(Retry-After) asked for); an order found already closed or revoked is success.
     Nothing follows a redirect to another origin, and POSTs follow no redirect.
+  - A 429 or 503 answer with C(Retry-After) (a rate limit) is waited out, plus up to 1 second of jitter
+    so that many jobs throttled together come back spread out, without counting against the 4 retries,
+    for at most 300 seconds of such waits per call; past that it counts like any retry.
 '''

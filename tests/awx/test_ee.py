@@ -70,7 +70,12 @@ def test_create_makes_a_build_context_with_our_requirements(tarball, tmp_path):
     galaxy = yaml.safe_load((build / "requirements.yml").read_text())
     names = [c["name"] for c in galaxy["collections"]]
     assert "community.crypto" in names
-    assert any(n.endswith("wotrus-pki-0.1.0.tar.gz") for n in names)
+    meta = yaml.safe_load((REPO / "galaxy.yml").read_text())
+    # The EE installs the tarball by its file name, which carries galaxy.yml's version.
+    assert any(n.endswith("wotrus-pki-%s.tar.gz" % meta["version"]) for n in names)
+    # Same community.crypto range as the collection declares.
+    crypto = [c for c in galaxy["collections"] if c["name"] == "community.crypto"]
+    assert crypto[0]["version"] == meta["dependencies"]["community.crypto"]
     containerfile = (context / "Containerfile").read_text()
     assert "ansible-galaxy collection install" in containerfile and "requirements.txt" in containerfile
     with tarfile.open(tarball) as tar:
