@@ -315,7 +315,7 @@ from ansible_collections.wotrus.pki.plugins.module_utils import _services
 from ansible_collections.wotrus.pki.plugins.module_utils import _x509
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import record as records
 
-STORE_DIR = ".wotrus"
+STORE_DIR = role_status.STORE_DIR
 CURRENT = "current"
 LOCK = ".lock"
 KEY = "key.pem"
@@ -367,7 +367,7 @@ class Store:
     swaps key and certificate together."""
 
     def __init__(self, cert_path, name):
-        self.root = os.path.join(os.path.realpath(os.path.dirname(cert_path)), STORE_DIR, name)
+        self.root = role_status.store_root(cert_path, name)
         self.current = os.path.join(self.root, CURRENT)
         self._lock = None
 
