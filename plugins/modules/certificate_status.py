@@ -257,7 +257,8 @@ staged_key_path:
 missing_dirs:
   sample: ["/etc/ssl/wotrus"]
   description:
-    - The directories of O(cert_path), O(key_path), O(record_path) and O(other_paths) that do not exist, sorted.
+    - The directories of O(cert_path), O(key_path), O(record_path), O(other_paths) and O(output_paths) that do
+      not exist, sorted.
       The role makes them before it makes a key or places an order, so an order is never bought for files that
       cannot be written.
   type: list
