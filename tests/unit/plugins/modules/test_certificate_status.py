@@ -46,8 +46,8 @@ def test_status_refuses_a_host_without_a_usable_cryptography(tmp_path, capsys, m
 
 
 @pytest.mark.parametrize("check_mode", [False, True])
-def test_status_refuses_a_pkcs12_output_the_hosts_cryptography_cannot_write(tmp_path, capsys, monkeypatch,
-                                                                          check_mode):
+def test_status_refuses_a_pkcs12_output_the_hosts_cryptography_cannot_write(
+        tmp_path, capsys, monkeypatch, check_mode):
     monkeypatch.setattr(_x509, "HAS_PKCS12_ENCRYPTION_BUILDER", False)
     monkeypatch.setattr(_x509, "CRYPTOGRAPHY_VERSION", "37.0.2")
     p12 = str(tmp_path / "www.p12")
