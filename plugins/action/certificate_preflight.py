@@ -276,6 +276,17 @@ class Checker:
             self.errors.append(exc.msg)
             out_services = []
         outputs = self.outputs(p, raw, directory, name)
+        # A service's own files must be outputs the certificate has (a PEM preset's default reads
+        # whichever of its files are there).
+        has = dict(key=key_path, cert=cert_path, chain=chain_path, fullchain=fullchain_path,
+                   combined=outputs["combined_path"], pkcs12=outputs["pkcs12_path"], der=outputs["der_path"])
+        for j, service in enumerate(services if out_services else []):
+            files = service.get("files") if isinstance(service, dict) else None
+            lacking = [f for f in files or [] if not has.get(f)]
+            if lacking:
+                self.err("%s[%d].files" % (var_s, j), "names %s, which certificate %s does not have (its outputs "
+                         "come from certificate_outputs or the item's outputs, chain and full chain from chain_path "
+                         "and fullchain_path)" % (", ".join(lacking), name))
         dcv_mode = raw.get("dcv", d.get("dcv") or "none")
         var_d = p + ".dcv" if "dcv" in raw else "certificate_dcv"
         if dcv_mode not in DCV_MODES:

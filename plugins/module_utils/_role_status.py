@@ -35,6 +35,8 @@ from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import record a
 
 RECORD_SUFFIX = ".wotrus.json"
 STAGED_KEY_SUFFIX = ".pending"
+# The directory, beside cert_path, of the versions certificate_deploy keeps (.wotrus/<name>/).
+STORE_DIR = ".wotrus"
 STAGED_CSR_SUFFIX = ".csr"
 
 DUE_NONE = "none"
@@ -52,6 +54,18 @@ DUE_WITH_CSR = (DUE_NEW, DUE_RENEW, DUE_REISSUE)
 # An order in one of these states will never give a certificate: the next
 # run orders again (with another idempotence id).
 DEAD_STATUSES = protocol.DEAD_STATUSES
+
+
+def store_root(cert_path, name):
+    """The directory of a certificate's versions (certificate_deploy's store):
+    ``<real directory of cert_path>/.wotrus/<name>/``."""
+    return os.path.join(os.path.realpath(os.path.dirname(cert_path)), STORE_DIR, name)
+
+
+def in_store(path, cert_path, name):
+    """Whether ``path`` is a link that resolves into the certificate's store (as deployed outputs are)."""
+    root = store_root(cert_path, name)
+    return os.path.islink(path) and os.path.realpath(path).startswith(root + os.sep)
 
 
 def default_record_path(cert_path):
@@ -311,10 +325,20 @@ def _compute_status(p, now=None):
                     out["renew_on"], p["renew_spread_days"],
                     (renew_threshold(nb, na, p["renew_before_days"], p["renew_before_percent"])
                      - renew_at).total_seconds() / 86400.0))
+    # An output that is there but is not a link into the store (a file made by hand, taken over) is
+    # replaced as a missing one is.
     missing_outputs = [x for x in p.get("output_paths") or [] if not os.path.exists(x)]
-    if out["due"] == DUE_NONE and deployed_here and out["matches_key"] and missing_outputs:
-        due(DUE_OUTPUTS, "the deployed certificate has no %s yet; made from the deployed files (no API call)"
-            % ", ".join(missing_outputs))
+    foreign_outputs = [x for x in p.get("output_paths") or []
+                       if os.path.exists(x) and not in_store(x, p["cert_path"], p["name"])]
+    if out["due"] == DUE_NONE and deployed_here and out["matches_key"] and (missing_outputs or foreign_outputs):
+        why = []
+        if missing_outputs:
+            why.append("has no %s yet" % ", ".join(missing_outputs))
+        if foreign_outputs:
+            why.append("does not make %s (not a link into %s)" % (
+                ", ".join(foreign_outputs), store_root(p["cert_path"], p["name"])))
+        due(DUE_OUTPUTS, "the deployed certificate %s; made from the deployed files (no API call)"
+            % " and ".join(why))
     if skip_reissue:
         out["why"] = "the certificate was %s; %s" % (skip_reissue, out["why"])
     if stale:

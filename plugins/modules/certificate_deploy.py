@@ -263,7 +263,7 @@ not_after:
   type: str
   returned: when O(certificate) is given
 backup_files:
-  sample: {"/etc/ssl/wotrus/www.crt": "/etc/ssl/wotrus/.wotrus/www/20261206T081500Z-1a2b/cert.pem"}
+  sample: {"/etc/ssl/wotrus/www.crt": "/etc/ssl/wotrus/.wotrus/www/6/cert.pem"}
   description: For each path whose content was replaced, the file of the previous version that held it.
   type: dict
   returned: success
@@ -273,12 +273,12 @@ store:
   returned: when O(certificate) is given
   sample: /etc/ssl/wotrus/.wotrus/www
 version:
-  description: The live version's directory after the task.
+  description: The live version's directory after the task (null when there is none).
   type: str
-  returned: when O(certificate) is given
+  returned: when O(certificate) is given and not in check mode
   sample: /etc/ssl/wotrus/.wotrus/www/7
 pruned:
-  sample: ["/etc/ssl/wotrus/.wotrus/www/20241206T081500Z-9f8e"]
+  sample: ["/etc/ssl/wotrus/.wotrus/www/4"]
   description: The version directories removed.
   type: list
   elements: str
@@ -300,6 +300,32 @@ record_changed:
   description: Whether the order record was written.
   type: bool
   returned: success
+service:
+  sample: haproxy
+  description: The service whose test or reload failed (every output of the certificate was put back).
+  type: str
+  returned: on a failed service test or reload
+command:
+  sample: ["haproxy", "-c", "-f", "/etc/haproxy/haproxy.cfg"]
+  description: The command (argv) that failed.
+  type: list
+  elements: str
+  returned: on a failed service test or reload
+rc:
+  sample: 1
+  description: Its exit status.
+  type: int
+  returned: on a failed service test or reload
+stdout:
+  sample: ""
+  description: Its standard output (the last 2000 characters).
+  type: str
+  returned: on a failed service test or reload
+stderr:
+  sample: "[ALERT] config : parsing [/etc/haproxy/haproxy.cfg:12] : unknown keyword 'bnd'"
+  description: Its standard error (the last 2000 characters).
+  type: str
+  returned: on a failed service test or reload
 '''
 
 import fcntl
@@ -315,7 +341,7 @@ from ansible_collections.wotrus.pki.plugins.module_utils import _services
 from ansible_collections.wotrus.pki.plugins.module_utils import _x509
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import record as records
 
-STORE_DIR = ".wotrus"
+STORE_DIR = role_status.STORE_DIR
 CURRENT = "current"
 LOCK = ".lock"
 KEY = "key.pem"
@@ -367,7 +393,7 @@ class Store:
     swaps key and certificate together."""
 
     def __init__(self, cert_path, name):
-        self.root = os.path.join(os.path.realpath(os.path.dirname(cert_path)), STORE_DIR, name)
+        self.root = role_status.store_root(cert_path, name)
         self.current = os.path.join(self.root, CURRENT)
         self._lock = None
 

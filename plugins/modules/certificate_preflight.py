@@ -94,11 +94,18 @@ certificates:
   returned: always
   contains:
     services:
-      description: The services, each C({name, preset, test, reload, unit, files}) (presets resolved).
+      description:
+        - The services, each C({name, preset, test, reload, unit, files}). C(preset) is resolved (a name that is a
+          preset's means that preset, else C(custom)); C(test), C(reload) (argv lists) and C(unit) are null unless
+          the service sets them (certificate_deploy then uses the preset's commands and unit on the host);
+          C(files) is the service's own list, else the preset's (C(key), C(cert), C(chain), C(fullchain),
+          C(combined) for nginx, apache2, haproxy and postfix; every output for systemd and custom).
       type: list
       elements: dict
-      sample: [{"name": "haproxy", "preset": "haproxy", "test": "haproxy -c -f /etc/haproxy/haproxy.cfg",
-                "reload": null, "unit": "haproxy", "files": ["combined"]}]
+      sample: [{"name": "haproxy", "preset": "haproxy", "test": null, "reload": null, "unit": null,
+                "files": ["key", "cert", "chain", "fullchain", "combined"]},
+               {"name": "tomcat", "preset": "systemd", "test": null, "reload": null, "unit": "tomcat10",
+                "files": ["pkcs12"]}]
     combined_path:
       description: Where the combined PEM goes, or null when the certificate has no C(combined) output.
       type: str

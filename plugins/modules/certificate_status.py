@@ -31,7 +31,9 @@ description:
   - Checks first that the host's Python and its C(cryptography) library are new enough for the
     host modules (see RV(python), requirements) and fails, naming what to install, when they are not;
     in check mode too. As the role's first task on a host, it so refuses such a host before any key,
-    CSR or order is made.
+    CSR or order is made. So it does when O(pkcs12) is true and the host's C(cryptography) cannot write a
+    PKCS#12 file (it needs 38 or newer), naming the role's variables C(certificate_outputs) and
+    C(certificate_pkcs12_encryption).
 author:
   - wotrus.pki contributors (@wotrus)
 options:
@@ -67,11 +69,19 @@ options:
   output_paths:
     description:
       - The outputs besides key and certificates (combined PEM, PKCS#12, DER). When the certificate is deployed and
-        nothing else is due but one of them is missing, RV(due) is V(outputs) and certificate_deploy makes it from
-        the deployed files, with no API call. Their directories count for RV(missing_dirs) too.
+        nothing else is due but one of them is missing, or is not a link into the certificate's store
+        (C(.wotrus/<name>/) beside O(cert_path); a file made by hand that the role takes over), RV(due) is
+        V(outputs) and certificate_deploy makes it from the deployed files, with no API call. Their directories
+        count for RV(missing_dirs) too.
     type: list
     elements: path
     default: []
+  pkcs12:
+    description:
+      - Whether the certificate has a PKCS#12 output (one of O(output_paths)). When it has and the host's
+        C(cryptography) is older than 38, the module fails before anything, in check mode too.
+    type: bool
+    default: false
   common_name:
     description: The common name the certificate must have.
     type: str
@@ -247,7 +257,8 @@ staged_key_path:
 missing_dirs:
   sample: ["/etc/ssl/wotrus"]
   description:
-    - The directories of O(cert_path), O(key_path), O(record_path) and O(other_paths) that do not exist, sorted.
+    - The directories of O(cert_path), O(key_path), O(record_path), O(other_paths) and O(output_paths) that do
+      not exist, sorted.
       The role makes them before it makes a key or places an order, so an order is never bought for files that
       cannot be written.
   type: list
@@ -370,6 +381,7 @@ def main():
             revoke=dict(type="bool", default=False),
             other_paths=dict(type="list", elements="path", default=[]),
             output_paths=dict(type="list", elements="path", default=[]),
+            pkcs12=dict(type="bool", default=False),
             only_order_id=dict(type="str"),
             revoked_order_id=dict(type="str"),
         ),
@@ -380,6 +392,9 @@ def main():
     # Before anything else, also in check mode: the role's first task on a host refuses a host whose
     # Python or cryptography the later host modules cannot run with, before a key, CSR or order exists.
     problem = _x509.host_requirements_problem()
+    if not problem and module.params["pkcs12"]:
+        problem = _x509.pkcs12_problem("certificate_outputs (pkcs12), certificate_pkcs12_encryption")
+        problem = problem and "%s: %s" % (module.params["name"], problem)
     if problem:
         module.fail_json(msg=problem, python=python)
     params = dict(module.params)

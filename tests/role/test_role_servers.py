@@ -154,7 +154,7 @@ class Servers(object):
     def outputs(self):
         return dict((name, self.file(f).read_bytes()) for name, f in FILES.items())
 
-    def play(self, extra=None, verbose=False):
+    def play(self, extra=None, verbose=False, check=False):
         """The role on host1 for the certificate srv; the password from a vars file (as AWX passes
         it: inline -e values are printed by ansible-playbook -vvvv itself)."""
         vars_file = self.env.work / "servers-secret.json"
@@ -164,6 +164,8 @@ class Servers(object):
         cmd = self.env.command("site.yml", extra, limit=self.host["name"]) + ["-e", "@" + str(vars_file)]
         if verbose:
             cmd += ["-vvvv", "--diff"]
+        if check:
+            cmd += ["--check"]
         proc = subprocess.run(cmd, cwd=str(self.env.work), env=self.env.env(), stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, timeout=300)
         with open(self.env.work / "plays.log", "a") as f:
@@ -213,6 +215,15 @@ def test_an_output_added_later_is_made_without_an_order(servers):
     assert not srv.file(FILES["der"]).exists()
     pid = srv.ns("cat", "/run/haproxy.pid").stdout.split()
     calls = srv.env.counts()
+    # Check mode with the DER output in a directory the host does not have yet: planned, nothing made.
+    in_new_dir = cert_list(srv.host)
+    in_new_dir[0]["outputs"][2]["path"] = "/etc/ssl/test-host-new/srv.der"
+    proc = srv.play(extra={"certificate_list": in_new_dir}, check=True)
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert re.search(r"host1\s+:.*changed=[1-9].*failed=0", proc.stdout), proc.stdout[-3000:]
+    assert not srv.env.host_file(srv.host, "/etc/ssl/test-host-new").exists()
+    # A file of its own at the DER path (made by hand, taken over by the role) is replaced.
+    srv.file(FILES["der"]).write_bytes(b"hand-made, not the certificate")
     proc = srv.play()  # the same certificate, now with a DER output
     assert proc.returncode == 0, proc.stdout[-6000:]
     assert srv.env.counts() == calls

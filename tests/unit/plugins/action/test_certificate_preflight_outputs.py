@@ -52,7 +52,8 @@ def test_bad_outputs_name_the_variable(outputs, settings, expect):
 
 def test_services_presets_are_normalised():
     items, errors = check([www(services=["nginx", {"name": "tomcat", "preset": "systemd", "unit": "tomcat10",
-                                                   "files": ["pkcs12"]}])])
+                                                   "files": ["pkcs12"]}])],
+                          defaults=dict(outputs=["pkcs12"]), settings=PW)
     assert errors == []
     nginx, tomcat = items[0]["services"]
     assert nginx["preset"] == "nginx" and nginx["test"] is None and "fullchain" in nginx["files"]
@@ -67,3 +68,17 @@ def test_services_presets_are_normalised():
 def test_bad_services_name_the_variable(services, expect):
     items, errors = check([www(services=services)])
     assert any(e.startswith(expect) for e in errors), errors
+
+
+@pytest.mark.parametrize("item, defaults, expect", [
+    (dict(services=[{"name": "tomcat", "preset": "systemd", "unit": "tomcat10", "files": ["pkcs12"]}]), {},
+     "certificate_list[0].services[0].files: names pkcs12, which certificate www does not have"),
+    (dict(services=["nginx", {"preset": "haproxy", "files": ["combined", "der"]}], outputs=["combined"]), {},
+     "certificate_list[0].services[1].files: names der, which certificate www does not have"),
+    (dict(chain_path=None), dict(services=[{"preset": "postfix", "files": ["key", "chain"]}]),
+     "certificate_services[0].files: names chain, which certificate www does not have"),
+])
+def test_a_service_reading_an_output_the_certificate_lacks_is_refused(item, defaults, expect):
+    items, errors = check([www(**item)], defaults=defaults, settings=PW)
+    assert any(e.startswith(expect) for e in errors), errors
+    assert "certificate_outputs" in " ".join(errors)

@@ -577,9 +577,32 @@ def test_a_missing_output_of_a_deployed_certificate_is_due_without_an_order(host
     st = host.status(output_paths=[p12])
     assert st["due"] == role_status.DUE_OUTPUTS and p12 in st["why"], st["why"]
     assert st["new_key"] is False and st["order_id"] is None and st["csr_key_path"] is None
-    with open(p12, "wb") as f:
+    store = role_status.store_root(host.cert_path, "www")
+    os.makedirs(os.path.join(store, "7"))
+    os.symlink("7", os.path.join(store, "current"))
+    with open(os.path.join(store, "7", "cert.p12"), "wb") as f:
         f.write(b"x")
+    os.symlink(".wotrus/www/current/cert.p12", p12)
     assert host.status(output_paths=[p12])["due"] == role_status.DUE_NONE
+
+
+def test_an_output_path_held_by_a_file_of_its_own_is_due(host):
+    """An output path that exists but is not a link into the store (an old hand-made
+    /etc/haproxy/certs/www.pem being taken over) is made, as a missing one is."""
+    host.deploy()
+    pem = str(host.dir / "www.pem")
+    with open(pem, "wb") as f:
+        f.write(b"old hand-made combined PEM")
+    st = host.status(output_paths=[pem])
+    assert st["due"] == role_status.DUE_OUTPUTS and pem in st["why"] and ".wotrus" in st["why"], st["why"]
+    assert st["order_id"] is None and st["new_key"] is False
+    # A link elsewhere (not into this certificate's store) is no better.
+    os.unlink(pem)
+    other = str(host.dir / "elsewhere.pem")
+    with open(other, "wb") as f:
+        f.write(b"x")
+    os.symlink(other, pem)
+    assert host.status(output_paths=[pem])["due"] == role_status.DUE_OUTPUTS
 
 
 def test_a_missing_output_does_not_hide_a_renewal(host):

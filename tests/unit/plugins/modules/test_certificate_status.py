@@ -43,3 +43,19 @@ def test_status_refuses_a_host_without_a_usable_cryptography(tmp_path, capsys, m
     for hint in ("apt install python3-cryptography", "dnf install python3-cryptography", "-m pip install"):
         assert hint in result["msg"]
     assert result["python"]["executable"] == sys.executable
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_status_refuses_a_pkcs12_output_the_hosts_cryptography_cannot_write(
+        tmp_path, capsys, monkeypatch, check_mode):
+    monkeypatch.setattr(_x509, "HAS_PKCS12_ENCRYPTION_BUILDER", False)
+    monkeypatch.setattr(_x509, "CRYPTOGRAPHY_VERSION", "37.0.2")
+    p12 = str(tmp_path / "www.p12")
+    result = run(tmp_path, capsys, output_paths=[p12], pkcs12=True, _ansible_check_mode=check_mode)
+    assert result["failed"] is True and "due" not in result
+    assert "certificate_outputs" in result["msg"] and "certificate_pkcs12_encryption" in result["msg"]
+    assert "cryptography 38 or newer" in result["msg"] and "37.0.2" in result["msg"]
+    assert result["msg"].startswith("www: ")
+    # Without a PKCS#12 output the same host is fine.
+    result = run(tmp_path, capsys, output_paths=[str(tmp_path / "www.der")], _ansible_check_mode=check_mode)
+    assert result["due"] == "new", result
