@@ -36,13 +36,14 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     msg: >-
       {{ (groups['all'] | map('extract', hostvars) | selectattr('_certificate_summary', 'defined')
-          | map(attribute='_certificate_summary') | list | wotrus.pki.certificate_plan).lines }}
+          | map(attribute='_certificate_summary') | list | wotrus.pki.certificate_plan).text }}
 '''
 
 RETURN = r'''
 _value:
   description:
-    - C(lines), the plan's lines (the totals last), and C(totals), the count of each action over all hosts
+    - C(lines), the plan's lines (the totals last), C(text), the same lines as one string (as
+      C(playbooks/site.yml) prints it), and C(totals), the count of each action over all hosts
       (C(new), C(renew), C(reissue), C(revoke), C(resume), C(outputs), C(nothing), C(failed)).
   type: dict
   sample:
@@ -52,6 +53,7 @@ _value:
       - "  ~   api: renew now, month 13, new key  # 25.4 days left, fewer than renew_before_days 30"
       - "      mail: nothing, renews on 2027-03-02T23:59:59Z"
       - "Plan: 1 new, 1 renew, 0 reissue, 0 revoke, 0 resume, 1 unchanged"
+    text: "web1:\\n  +   www: new, month 12, new key  # no certificate at /etc/ssl/wotrus/www.crt\\n..."
     totals: {new: 1, renew: 1, reissue: 0, revoke: 0, resume: 0, outputs: 0, nothing: 1, failed: 0}
 '''
 

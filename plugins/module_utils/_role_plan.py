@@ -106,11 +106,13 @@ def totals_line(counts, prefix="Plan"):
 
 
 def render(data, prefix="Plan"):
-    """The plan as lines: per host its name, then a line per certificate; then the totals."""
+    """The plan: ``lines`` (per host its name, then a line per certificate; then the totals), ``text`` (the
+    lines, one string) and ``totals`` (the counts)."""
     lines = []
     by_host = summaries(data)
     for host, entries in by_host.items():
         lines.append("%s:" % host)
         lines.extend(line(e) for e in entries)
     counts = totals(by_host)
-    return dict(lines=lines + [totals_line(counts, prefix)], totals=counts)
+    lines.append(totals_line(counts, prefix))
+    return dict(lines=lines, text="\n".join(lines), totals=counts)

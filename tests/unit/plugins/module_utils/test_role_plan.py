@@ -91,7 +91,7 @@ def test_the_input_may_be_the_summary_the_stats_or_registered_results():
     for given in (data, data["wotrus_pki_summary"], [registered], [registered, "junk", None]):
         assert plan.render(given)["lines"] == ["web1:", "  +   www: new, month 12, new key  # x",
                                                "Plan: 1 new, 0 renew, 0 reissue, 0 revoke, 0 resume, 0 unchanged"]
-    assert plan.render([])["lines"] == ["Plan: 0 new, 0 renew, 0 reissue, 0 revoke, 0 resume, 0 unchanged"]
+    assert plan.render([])["text"] == "Plan: 0 new, 0 renew, 0 reissue, 0 revoke, 0 resume, 0 unchanged"
 
 
 def test_failed_outputs_and_a_reason_not_the_default_are_shown():
@@ -110,3 +110,9 @@ def test_failed_outputs_and_a_reason_not_the_default_are_shown():
         "Plan: 0 new, 0 renew, 0 reissue, 0 revoke, 0 resume, 1 outputs, 1 unchanged, 1 failed",
     ]
     assert plan.render(other, prefix="Done")["lines"][-1].startswith("Done: ")
+
+
+def test_the_text_is_the_lines():
+    data = check_mode_summary("web1", ("www", status("new", "x", 12, "staged")), ("api", status("none", "y")))
+    out = plan.render(data)
+    assert out["text"] == "\n".join(out["lines"]) and len(out["lines"]) == 4
