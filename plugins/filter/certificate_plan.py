@@ -15,7 +15,7 @@ description:
     C(-) revoke, C(>) resume, C(!) failed, and nothing for a certificate with nothing to do; the line says
     the action, when it renews when nothing is due, the month that would be ordered, whether the key
     rotates (C(new key) or C(same key)), and why.
-  - Then the totals, for example C(Plan: 2 new, 1 renew, 0 reissue, 0 revoke, 1 resume, 37 unchanged).
+  - "Then the totals, for example C(Plan: 2 new, 1 renew, 0 reissue, 0 revoke, 1 resume, 37 unchanged)."
 options:
   _input:
     description:
