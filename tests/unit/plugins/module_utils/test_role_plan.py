@@ -25,7 +25,7 @@ def status(due, why="", month=12, key="current", **kw):
 
 
 def check_mode_summary(host, *items):
-    certs = [dict(name=n, common_name=n + ".example.com") for n, _ in items]
+    certs = [dict(name=n, common_name=n + ".example.com") for n, _s in items]
     st = loop(*items)
     iss = loop(*[(n, dict(skipped=True) if s["due"] == "none" else dict(state="would_order", changed=True))
                  for n, s in items])
