@@ -23,6 +23,12 @@ options:
         or a list of the registered results of the role's summary task (one per host, from C(hostvars)).
     type: raw
     required: true
+  hosts:
+    description:
+      - The hosts the plan is of, in order (C(ansible_play_hosts_all)); each one without a summary (unreachable,
+        or failed before the role's summary) gets a line saying so, and the totals count them.
+    type: list
+    elements: str
   prefix:
     description: The word before the totals.
     type: str
@@ -44,7 +50,8 @@ _value:
   description:
     - C(lines), the plan's lines (the totals last), C(text), the same lines as one string (as
       C(playbooks/site.yml) prints it), and C(totals), the count of each action over all hosts
-      (C(new), C(renew), C(reissue), C(revoke), C(resume), C(outputs), C(nothing), C(failed)).
+      (C(new), C(renew), C(reissue), C(revoke), C(resume), C(outputs), C(nothing), C(failed)), and
+      C(hosts_without_plan), the hosts of O(hosts) without a summary.
   type: dict
   sample:
     lines:
@@ -55,13 +62,14 @@ _value:
       - "Plan: 1 new, 1 renew, 0 reissue, 0 revoke, 0 resume, 1 unchanged"
     text: "web1:\\n  +   www: new, month 12, new key  # no certificate at /etc/ssl/wotrus/www.crt\\n..."
     totals: {new: 1, renew: 1, reissue: 0, revoke: 0, resume: 0, outputs: 0, nothing: 1, failed: 0}
+    hosts_without_plan: []
 '''
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _role_plan as role_plan
 
 
-def certificate_plan(data, prefix="Plan"):
-    return role_plan.render(data, str(prefix))
+def certificate_plan(data, prefix="Plan", hosts=None):
+    return role_plan.render(data, str(prefix), hosts)
 
 
 class FilterModule:

@@ -105,14 +105,23 @@ def totals_line(counts, prefix="Plan"):
     return "%s: %s" % (prefix, ", ".join(parts))
 
 
-def render(data, prefix="Plan"):
+def render(data, prefix="Plan", hosts=None):
     """The plan: ``lines`` (per host its name, then a line per certificate; then the totals), ``text`` (the
-    lines, one string) and ``totals`` (the counts)."""
+    lines, one string) and ``totals`` (the counts). ``hosts`` (the play's hosts, in order) adds a line for
+    each host without a summary (unreachable, or failed before the role's summary)."""
     lines = []
     by_host = summaries(data)
-    for host, entries in by_host.items():
+    order = [str(h) for h in hosts or []]
+    order += [h for h in by_host if h not in order]
+    missing = 0
+    for host in order:
         lines.append("%s:" % host)
-        lines.extend(line(e) for e in entries)
+        if host not in by_host:
+            missing += 1
+            lines.append("  %-3s no plan: the host was unreachable or failed before the role's summary" % "?")
+            continue
+        lines.extend(line(e) for e in by_host[host])
     counts = totals(by_host)
-    lines.append(totals_line(counts, prefix))
-    return dict(lines=lines, text="\n".join(lines), totals=counts)
+    lines.append(totals_line(counts, prefix) + (", %d host(s) without a plan" % missing if missing else ""))
+    return dict(lines=lines, text="\n".join(lines), totals=counts,
+                hosts_without_plan=[h for h in order if h not in by_host])

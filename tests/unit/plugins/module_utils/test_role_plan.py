@@ -116,3 +116,16 @@ def test_the_text_is_the_lines():
     data = check_mode_summary("web1", ("www", status("new", "x", 12, "staged")), ("api", status("none", "y")))
     out = plan.render(data)
     assert out["text"] == "\n".join(out["lines"]) and len(out["lines"]) == 4
+
+
+def test_a_host_of_the_play_without_a_summary_is_said():
+    data = check_mode_summary("web2", ("www", status("new", "x", 12, "staged")))
+    out = FilterModule().filters()["certificate_plan"]([data], hosts=["web1", "web2", "web3"])
+    assert out["lines"] == [
+        "web1:", "  ?   no plan: the host was unreachable or failed before the role's summary",
+        "web2:", "  +   www: new, month 12, new key  # x",
+        "web3:", "  ?   no plan: the host was unreachable or failed before the role's summary",
+        "Plan: 1 new, 0 renew, 0 reissue, 0 revoke, 0 resume, 0 unchanged, 2 host(s) without a plan"]
+    assert out["hosts_without_plan"] == ["web1", "web3"]
+    # A summary of a host the play does not name is shown too, after them.
+    assert plan.render(data, hosts=["web1"])["lines"][2] == "web2:"
