@@ -16,6 +16,10 @@ description:
     C(unchanged), C(waiting), C(failed), or C(planned) in check mode), C(due), C(order_id), C(not_after),
     C(renew_on), C(link) (the page a person must act on, when waiting), C(reason) (why it failed or waits) and
     C(deployed) (new files were put in place in this run).
+  - Each entry also carries its plan (what the run does or, in check mode, would do), as the filter
+    P(wotrus.pki.certificate_plan#filter) prints it; C(action) (C(nothing), C(new), C(renew), C(reissue),
+    C(revoke), C(resume) or C(outputs)), C(why) (the reason, in a sentence), C(month) (the months a new or
+    renewal order buys) and C(key_rotates) (the certificate is deployed with a new key).
   - No key, certificate, CSR, token or order record goes in.
 options:
   _input:
@@ -89,6 +93,10 @@ _value:
           link: null
           reason: null
           deployed: true
+          action: renew
+          why: "25.4 days left, fewer than renew_before_days 30"
+          month: 13
+          key_rotates: true
     wotrus_pki_total_issued: 0
     wotrus_pki_total_renewed: 1
     wotrus_pki_total_revoked: 0

@@ -16,6 +16,7 @@ No Ansible import: unit tests call it directly.
 
 from __future__ import annotations
 
+from ansible_collections.wotrus.pki.plugins.module_utils import _role_plan as role_plan
 from ansible_collections.wotrus.pki.plugins.module_utils import _role_status as role_status
 from ansible_collections.wotrus.pki.plugins.module_utils import _x509
 
@@ -99,7 +100,8 @@ def entry(cert, status, issue, deploy, check_mode=False, host=None, renewal=None
     certificate its ``renew_on``."""
     name = cert.get("name")
     e = dict(name=name, common_name=cert.get("common_name"), result=None, due=None, order_id=None,
-             not_after=None, renew_on=None, link=None, reason=None, deployed=False)
+             not_after=None, renew_on=None, link=None, reason=None, deployed=False,
+             action=None, why=None, month=None, key_rotates=False)
     if status is None:
         return e
     if status.get("failed"):
@@ -107,6 +109,8 @@ def entry(cert, status, issue, deploy, check_mode=False, host=None, renewal=None
         return e
     e.update(due=status.get("due"), order_id=status.get("order_id") or (status.get("record") or {}).get(
         "deployed_order_id"), not_after=status.get("not_after"), renew_on=status.get("renew_on"))
+    # The plan (what the run does or, in check mode, would do): action, why, month, key_rotates.
+    e.update(role_plan.fields(status))
     if status.get("due") in (None, "none"):
         e["result"] = UNCHANGED
         return e
@@ -176,7 +180,8 @@ def summarize(certificates, status=None, issue=None, deploy=None, failed=None, c
         entries.append(e)
     if not entries and (whole or per_item):
         entries.append(dict(name=None, common_name=None, result=FAILED, due=None, order_id=None, not_after=None,
-                            renew_on=None, link=None, reason=whole or "; ".join(per_item.values()), deployed=False))
+                            renew_on=None, link=None, reason=whole or "; ".join(per_item.values()), deployed=False,
+                            action=None, why=None, month=None, key_rotates=False))
     return entries
 
 
