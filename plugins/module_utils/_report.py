@@ -256,7 +256,7 @@ th,td{border-bottom:1px solid #ddd;padding:3px 6px;text-align:left;vertical-alig
 th{background:#eee;cursor:pointer;position:sticky;top:0;user-select:none;white-space:nowrap}
 th.asc:after{content:" \\25B2"}th.desc:after{content:" \\25BC"}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.long{max-width:22em;overflow-wrap:anywhere}
+td{white-space:nowrap}td.long{white-space:normal;min-width:12em;max-width:28em;overflow-wrap:anywhere}
 #filter{padding:4px 8px;width:24em;margin-right:1em}
 .muted{color:#666}svg text{font-size:10px}
 """ + "".join("tr.u-%s{background:%s}.count.u-%s{background:%s}.dot-%s{fill:%s}\n"
@@ -335,7 +335,7 @@ def timeline_svg(rows, now, width=900, height=None, days=400):
     parts.append('<line x1="%.1f" y1="8" x2="%.1f" y2="%d" stroke="#c62828" stroke-dasharray="3,3"/>'
                  '<text x="%.1f" y="%d" fill="#c62828">now</text>' % (x_now, x_now, height - 18, x_now + 2,
                                                                        height - 20))
-    for d in range(0, days + 1, 30):
+    for d in range(0, days + 1, 60):
         x = left + (d + 30) * scale
         label = (now + datetime.timedelta(days=d)).strftime("%Y-%m-%d")
         parts.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#999"/><text x="%.1f" y="%d" '
