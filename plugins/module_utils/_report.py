@@ -257,37 +257,86 @@ th{background:#eee;cursor:pointer;position:sticky;top:0;user-select:none;white-s
 th.asc:after{content:" \\25B2"}th.desc:after{content:" \\25BC"}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 td{white-space:nowrap}td.long{white-space:normal;min-width:12em;max-width:28em;overflow-wrap:anywhere}
-#filter{padding:4px 8px;width:24em;margin-right:1em}
+#filter{padding:4px 8px;width:24em;margin-right:1em}#more{margin:.6em 0;padding:4px 10px}
 .muted{color:#666}svg text{font-size:10px}
 """ + "".join("tr.u-%s{background:%s}.count.u-%s{background:%s}.dot-%s{fill:%s}\n"
               % (u, BACKGROUNDS[u], u, COLORS[u], u, COLORS[u]) for u in URGENCIES)
 
-# Sorting, filtering, the count buttons. No external script, no network.
+# The table is built by this script from the rows embedded as JSON (a page of 5,000 certificates stays small and
+# fast): sorting, filtering, the count buttons, and at most LIMIT rows drawn until "Show all" is clicked.
+# Cells are set with textContent: no value is ever parsed as HTML. No external script, no network.
 JS = r"""
 (function(){
-var t=document.getElementById('certs'),tb=t.tBodies[0],rows=Array.prototype.slice.call(tb.rows);
-var f=document.getElementById('filter'),only=null,shown=document.getElementById('shown');
-function apply(){var q=f.value.toLowerCase(),n=0;
- for(var i=0;i<rows.length;i++){var r=rows[i];
-  var ok=(!q||r.textContent.toLowerCase().indexOf(q)>=0)&&(!only||r.getAttribute('data-urgency')===only);
-  r.style.display=ok?'':'none';if(ok)n++;}
- shown.textContent=n;}
-f.addEventListener('input',apply);
+var D=JSON.parse(document.getElementById('data').textContent),S=D.s,C=D.c,U=D.u,LIMIT=D.limit;
+var t=document.getElementById('certs'),tb=t.tBodies[0],f=document.getElementById('filter');
+var shown=document.getElementById('shown'),more=document.getElementById('more'),only=null,all=false;
+var NUM=C.indexOf('days_left'),URG=C.indexOf('urgency');
+var rows=D.r.map(function(r,i){var v=r.map(function(x,j){return j===NUM?x:(typeof x==='number'?S[x]:x);});
+ return {v:v,i:i,u:v[URG],t:v.join(' ').toLowerCase()};});
+var view=rows;
+function draw(){var q=f.value.toLowerCase();
+ view=rows.filter(function(r){return (!q||r.t.indexOf(q)>=0)&&(!only||r.u===only);});
+ var n=all?view.length:Math.min(view.length,LIMIT),frag=document.createDocumentFragment();
+ for(var k=0;k<n;k++){var r=view[k],tr=document.createElement('tr');tr.className='u-'+r.u;tr.setAttribute('data-urgency',r.u);
+  for(var j=0;j<r.v.length;j++){var td=document.createElement('td');var x=r.v[j];
+   td.textContent=(x===null||x===undefined)?'':String(x);if(D.cls[j])td.className=D.cls[j];tr.appendChild(td);}
+  frag.appendChild(tr);}
+ tb.textContent='';tb.appendChild(frag);shown.textContent=view.length;
+ more.style.display=(n<view.length)?'':'none';more.textContent='Show all '+view.length+' (drawn: '+n+')';}
+f.addEventListener('input',draw);
+more.addEventListener('click',function(){all=true;draw();});
 Array.prototype.forEach.call(document.querySelectorAll('.count'),function(b){
- b.addEventListener('click',function(){var u=b.getAttribute('data-urgency');only=(only===u)?null:u;apply();});});
+ b.addEventListener('click',function(){var u=b.getAttribute('data-urgency');only=(only===u)?null:u;draw();});});
 Array.prototype.forEach.call(t.tHead.rows[0].cells,function(th,col){
  th.addEventListener('click',function(){
-  var dir=th.classList.contains('asc')?-1:1,num=th.getAttribute('data-type')==='num';
+  var dir=th.classList.contains('asc')?-1:1;
   Array.prototype.forEach.call(t.tHead.rows[0].cells,function(c){c.classList.remove('asc','desc');});
   th.classList.add(dir===1?'asc':'desc');
-  var keyed=rows.map(function(r,i){var c=r.cells[col],v=c.getAttribute('data-sort');if(v===null)v=c.textContent;
-   if(num){v=parseFloat(v);if(isNaN(v))v=-Infinity;}else v=v.toLowerCase();return [v,i,r];});
+  function key(r){var v=r.v[col];if(col===URG)return U.indexOf(v);if(col===NUM)return (v===null?-Infinity:v);
+   return String(v===null?'':v).toLowerCase();}
+  var keyed=rows.map(function(r){return [key(r),r.i,r];});
   keyed.sort(function(a,b){return a[0]<b[0]?-dir:a[0]>b[0]?dir:a[1]-b[1];});
-  rows=keyed.map(function(k){return k[2];});
-  var frag=document.createDocumentFragment();rows.forEach(function(r){frag.appendChild(r);});tb.appendChild(frag);});});
-apply();
+  rows=keyed.map(function(k){return k[2];});draw();});});
+draw();
 })();
 """
+
+# Columns whose values repeat across a fleet: kept once in the page's string table.
+INTERNED = frozenset(("host", "urgency", "issuer", "key", "order_status", "due", "why", "served"))
+ROW_LIMIT = 1000
+
+
+def _json_for_script(value):
+    """JSON safe inside <script type="application/json">: no <, >, & (so no </script>, no <!--)."""
+    return (json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def table_data(rows, limit=ROW_LIMIT):
+    """The table as the page's script reads it: column fields, a string table, rows of cells (a cell of an
+    interned column is an index into the string table)."""
+    strings, index = [""], {"": 0}
+    out = []
+    for r in rows:
+        cells = []
+        for _header, field, numeric, _long in COLUMNS:
+            value = r.get("days_left") if numeric else _cell(r, field)
+            if numeric:
+                cells.append(value)
+                continue
+            value = "" if value is None else str(value)
+            if field in INTERNED or value == "":
+                if value not in index:
+                    index[value] = len(strings)
+                    strings.append(value)
+                cells.append(index[value])
+            else:
+                cells.append(value)
+        out.append(cells)
+    return dict(c=[c[1] for c in COLUMNS], s=strings, r=out, u=list(URGENCIES), limit=limit,
+                cls=["num" if c[2] else ("long" if c[3] else "") for c in COLUMNS])
+
 
 COLUMNS = (
     # (header, field, numeric, long text)
@@ -341,20 +390,25 @@ def timeline_svg(rows, now, width=900, height=None, days=400):
         parts.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#999"/><text x="%.1f" y="%d" '
                      'text-anchor="middle" class="muted">%s</text>' % (x, height - 22, x, height - 16, x,
                                                                       height - 4, esc(label)))
+    dots = {}
     for r in rows:
         when = parse_time(r["not_after"])
         if not when or r["urgency"] not in lanes:
             continue
         d = (when - start).total_seconds() / 86400.0
-        x = left + max(0.0, min(span, d)) * scale
-        y = 20 + lanes.index(r["urgency"]) * lane_h
-        parts.append('<circle class="dot-%s" cx="%.1f" cy="%d" r="3.5"><title>%s %s: %s</title></circle>'
-                     % (r["urgency"], x, y, esc(r["host"]), esc(r["name"] or r["path"]), esc(r["not_after"])))
+        x = int(round(left + max(0.0, min(span, d)) * scale))
+        dot = dots.setdefault((r["urgency"], x), [0, r])
+        dot[0] += 1
+    for (u, x), (count, first) in sorted(dots.items()):
+        y = 20 + lanes.index(u) * lane_h
+        what = ("%s %s" % (first["host"], first["name"] or first["path"])) if count == 1 else "%d certificates" % count
+        parts.append('<circle class="dot-%s" cx="%d" cy="%d" r="%.1f"><title>%s: %s</title></circle>'
+                     % (u, x, y, min(8.0, 3.0 + math.log(count, 2)), esc(what), esc(first["not_after"][:10])))
     parts.append("</svg>")
     return "".join(parts)
 
 
-def to_html(report, title="Certificate report"):
+def to_html(report, title="Certificate report", limit=ROW_LIMIT):
     """One self-contained page: inline CSS, inline JS and an inline SVG; nothing fetched."""
     now = parse_time(report["generated"])
     rows = report["rows"]
@@ -395,26 +449,14 @@ def to_html(report, title="Certificate report"):
     else:
         out.append('<p class="muted" id="failures">None.</p>')
     out.append('<h2>Certificates</h2><p><input id="filter" type="search" placeholder="Filter (any text)" '
-               'aria-label="Filter"> <span id="shown">%d</span> of %d shown</p>' % (len(rows), len(rows)))
+               'aria-label="Filter"> <span id="shown">%d</span> of %d match</p>' % (len(rows), len(rows)))
     out.append('<table id="certs"><thead><tr>')
     for header, field, numeric, _long in COLUMNS:
         out.append('<th data-field="%s"%s>%s</th>' % (field, ' data-type="num"' if numeric else "", esc(header)))
-    out.append("</tr></thead><tbody>")
-    rank = dict((u, i) for i, u in enumerate(URGENCIES))
-    for r in rows:
-        cells = []
-        for _header, field, numeric, long_text in COLUMNS:
-            value = _cell(r, field)
-            attrs = ""
-            if field == "urgency":
-                attrs = ' data-sort="%d"' % rank[r["urgency"]]
-            if numeric:
-                attrs += ' class="num"'
-            elif long_text:
-                attrs += ' class="long"'
-            cells.append("<td%s>%s</td>" % (attrs, esc(value)))
-        out.append('<tr class="u-%s" data-urgency="%s">%s</tr>' % (r["urgency"], r["urgency"], "".join(cells)))
-    out.append("</tbody></table><script>%s</script></body></html>\n" % JS)
+    out.append('</tr></thead><tbody></tbody></table><button id="more" type="button" style="display:none"></button>')
+    out.append("<noscript><p>The table needs JavaScript; the same rows are in the report's JSON file.</p></noscript>")
+    out.append('<script type="application/json" id="data">%s</script>' % _json_for_script(table_data(rows, limit)))
+    out.append("<script>%s</script></body></html>\n" % JS)
     return "".join(out)
 
 

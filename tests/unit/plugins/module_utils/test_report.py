@@ -86,21 +86,35 @@ def test_a_failed_status_item_is_a_failed_row():
     assert data["rows"][0]["urgency"] == "failed" and data["rows"][0]["error"] == "boom"
 
 
+def embedded(page):
+    return json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>', page, re.S).group(1))
+
+
 def test_html_escapes_every_value_and_is_self_contained():
     page = report.to_html(report.build(hosts(), NOW), title="<b>t</b>")
-    assert "<script>alert(1)</script>" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;&quot;" in page
-    assert "&lt;b&gt;t&lt;/b&gt;" in page
+    # The hostile subject is in the page's data only with <, > and & escaped: no tag, no end of script.
+    assert "<script>alert(1)</script>" not in page and "alert(1)" in page
+    assert page.count("<script") == 2 and page.count("</script>") == 2
+    assert "&lt;b&gt;t&lt;/b&gt;" in page and "<b>t</b>" not in page
     # Nothing fetched: no external script, stylesheet, font or image.
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page.replace(
         'href="https://ca.example/validate?o=1"', ""))
-    assert "@import" not in page and "url(" not in page
-    assert page.count("<script>") == 1 and "<svg" in page
-    # One table row per certificate, each with its class.
-    assert page.count('<tr class="u-') == 7
-    assert page.count('class="u-expired"') == 1
+    assert "@import" not in page and "url(" not in page and "<svg" in page
+    data = embedded(page)
+    assert len(data["r"]) == 7
+    subjects = [row[data["c"].index("subject")] for row in data["r"]]
+    assert "CN=" + EVIL in subjects
+    urgencies = [data["s"][row[data["c"].index("urgency")]] for row in data["r"]]
+    assert urgencies.count("expired") == 1 and urgencies[0] == "failed"
     assert 'href="https://ca.example/validate?o=1"' in page
-    assert "served differs from deployed" in page
+    served = [data["s"][row[data["c"].index("served")]] for row in data["r"]]
+    assert "served differs from deployed" in served
+
+
+def test_timeline_gathers_dots_of_one_day():
+    many = dict(("h%d" % i, dict(status=[status("x")], details=[detail("x")])) for i in range(50))
+    page = report.to_html(report.build(many, NOW))
+    assert page.count("<circle") == 1 and "50 certificates" in page
 
 
 def test_html_link_only_for_http_urls():
