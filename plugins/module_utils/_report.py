@@ -381,15 +381,15 @@ def timeline_svg(rows, now, width=900, height=None, days=400):
         parts.append('<text x="4" y="%d">%s</text><line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#ddd"/>'
                      % (y + 4, esc(u), left, y, width - right, y))
     x_now = left + 30 * scale
+    now_line = (x_now, x_now, height - 18, x_now + 2, height - 20)
     parts.append('<line x1="%.1f" y1="8" x2="%.1f" y2="%d" stroke="#c62828" stroke-dasharray="3,3"/>'
-                 '<text x="%.1f" y="%d" fill="#c62828">now</text>' % (x_now, x_now, height - 18, x_now + 2,
-                                                                       height - 20))
+                 '<text x="%.1f" y="%d" fill="#c62828">now</text>' % now_line)
     for d in range(0, days + 1, 60):
         x = left + (d + 30) * scale
         label = (now + datetime.timedelta(days=d)).strftime("%Y-%m-%d")
+        tick = (x, height - 22, x, height - 16, x, height - 4, esc(label))
         parts.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#999"/><text x="%.1f" y="%d" '
-                     'text-anchor="middle" class="muted">%s</text>' % (x, height - 22, x, height - 16, x,
-                                                                      height - 4, esc(label)))
+                     'text-anchor="middle" class="muted">%s</text>' % tick)
     dots = {}
     for r in rows:
         when = parse_time(r["not_after"])

@@ -215,8 +215,7 @@ def main():
             try:
                 got = served(item["served_address"], item.get("server_name"), p["timeout"])
                 entry["served_serial"] = _x509.serial_hex(got)
-                entry["served"] = entry["serial"] is not None and _x509.same_serial(entry["serial"],
-                                                                                  entry["served_serial"])
+                entry["served"] = _x509.same_serial(entry["serial"], entry["served_serial"])
             except (OSError, ValueError, ssl.SSLError) as exc:
                 entry["served"] = False
                 entry["error"] = "cannot read the certificate served at %s: %s" % (item["served_address"], exc)

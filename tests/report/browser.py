@@ -28,9 +28,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 class Browser(object):
     def __init__(self, width=1400, height=900):
         self.profile = tempfile.mkdtemp(prefix="wotrus-report-chromium-")
-        self.proc = subprocess.Popen([CHROMIUM] + FLAGS + ["--user-data-dir=" + self.profile,
-                                                          "--window-size=%d,%d" % (width, height), "about:blank"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cmd = [CHROMIUM] + FLAGS + ["--user-data-dir=" + self.profile, "--window-size=%d,%d" % (width, height),
+                                    "about:blank"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.ws = None
         self.next_id = 0
         self.events = []

@@ -118,9 +118,8 @@ def test_timeline_gathers_dots_of_one_day():
 
 
 def test_html_link_only_for_http_urls():
-    data = report.build({"h": dict(status=[status("w", record=dict(order_id="N", status="pending",
-                                                                  pending_link="javascript:alert(1)"))],
-                                   details=[detail("w")])}, NOW)
+    record = dict(order_id="N", status="pending", pending_link="javascript:alert(1)")
+    data = report.build({"h": dict(status=[status("w", record=record)], details=[detail("w")])}, NOW)
     page = report.to_html(data)
     assert 'href="javascript' not in page
     assert "javascript:alert(1)" in page  # shown as text
