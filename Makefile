@@ -38,7 +38,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	ln -sfn ../../.. .collections/ansible_collections/wotrus/pki
 	touch $@
 
-test: lint sanity unit release-check sandbox-test integration examples-test hosts-test role-test push-test awx-test \
+test: lint sanity unit release-check sandbox-test integration examples-test hosts-test role-test report-test push-test awx-test \
       oldest-core-test reliability-fast docs-site importer-check package-check
 	@echo "make test: all suites passed"
 
@@ -133,7 +133,18 @@ clean:
 	rm -rf $(VENV) .collections $(TMP) tests/output .pytest_cache
 
 # --- The collection ready to release. Each is also part of `make test`.
-.PHONY: release-check examples-test importer-check oldest-core-test docs-site
+.PHONY: release-check examples-test importer-check oldest-core-test docs-site report-test bench-report
+
+# playbooks/report.yml over two SSH test hosts (ports as role-test), its page in headless Chromium
+# (installed when missing), its .prom parsed as Prometheus does; writes docs/report-screenshot.png.
+report-test: $(STAMP)
+	[ -x /usr/bin/chromium ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	$(BIN)/python -m pytest -q tests/report
+
+# The report of 5,000 certificates: page size and Chromium's load and render time (docs/report.md).
+bench-report: $(STAMP)
+	[ -x /usr/bin/chromium ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	$(BIN)/python benchmarks/report_bench.py
 
 # The first release reads right: antsibull-changelog release in a copy (tools/release_check.py).
 release-check: $(STAMP)
