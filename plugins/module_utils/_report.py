@@ -17,6 +17,8 @@ import html
 import json
 import math
 
+from ansible_collections.wotrus.pki.plugins.module_utils import _role_plan as role_plan
+
 # Urgency classes, most urgent first (the order of the counts and of the default sort).
 URGENCIES = ("failed", "expired", "critical", "waiting", "warning", "ok")
 CRITICAL_DAYS = 7
@@ -128,6 +130,8 @@ def make_row(host, status=None, detail=None, error=None, now=None, source="role"
         served=detail.get("served"), served_serial=_text(detail.get("served_serial")),
         error=_text(error or detail.get("error") or (status.get("msg") if status.get("failed") else None)),
     )
+    # The plan of a certificate the role manages, as a check-mode run of site.yml prints it.
+    row["plan"] = role_plan.fields(status) if status.get("due") is not None and not status.get("failed") else None
     row["urgency"] = urgency(row)
     return row
 

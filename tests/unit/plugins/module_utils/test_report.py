@@ -81,6 +81,14 @@ def test_days_left_and_plan_fields():
     assert row["key_type"] == "ecdsa" and row["key_size"] == 256
 
 
+def test_the_json_holds_the_plan_that_check_mode_prints():
+    rows = {r["name"]: r for r in report.build(hosts(), NOW)["rows"]}
+    assert rows["expired"]["plan"] == dict(action="renew", why="not due", month=None, key_rotates=False)
+    assert rows["ok"]["plan"]["action"] == "nothing"
+    assert rows["/etc/ssl/other.pem"]["plan"] is None
+    assert any(r["plan"] for r in json.loads(report.to_json(report.build(hosts(), NOW)))["rows"])
+
+
 def test_a_failed_status_item_is_a_failed_row():
     data = report.build({"h": dict(status=[dict(item=dict(name="x"), failed=True, msg="boom")], details=[])}, NOW)
     assert data["rows"][0]["urgency"] == "failed" and data["rows"][0]["error"] == "boom"
