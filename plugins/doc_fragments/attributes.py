@@ -7,7 +7,7 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     # Attributes shared by the collection's modules; check_mode and diff_mode
-    # stay in each module, where their meaning differs.
+    # stay in each module where their meaning differs (READ_ONLY: where it does not).
 
     # A module that runs on the managed host (or where it is delegated to).
     PLATFORM_POSIX = r'''
@@ -16,6 +16,17 @@ attributes:
     support: full
     platforms: posix
     description: Runs on the host it targets (or the one it is delegated to), a Linux or other POSIX system.
+'''
+
+    # A module that only reads: the same in check mode, nothing to diff.
+    READ_ONLY = r'''
+attributes:
+  check_mode:
+    support: full
+    description: Only reads.
+  diff_mode:
+    support: none
+    description: Nothing changes.
 '''
 
     # An action plugin: runs on the controller, whatever the managed host is.

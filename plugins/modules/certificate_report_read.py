@@ -55,13 +55,7 @@ options:
     default: 5
 extends_documentation_fragment:
   - wotrus.pki.attributes.platform_posix
-attributes:
-  check_mode:
-    support: full
-    description: Only reads.
-  diff_mode:
-    support: none
-    description: Nothing changes.
+  - wotrus.pki.attributes.read_only
 requirements:
   - cryptography >= 3.4.8 on the host
 seealso:

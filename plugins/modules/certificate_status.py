@@ -169,13 +169,7 @@ options:
     type: str
 extends_documentation_fragment:
   - wotrus.pki.attributes.platform_posix
-attributes:
-  check_mode:
-    support: full
-    description: Only reads.
-  diff_mode:
-    support: none
-    description: Nothing changes.
+  - wotrus.pki.attributes.read_only
 notes:
   - An order in C(rejected), C(closed), C(pendingRevoke) or C(revoked) is not resumed; the next
     order gets another idempotence id (the failed order id is part of it).
