@@ -48,8 +48,9 @@ _NAME = re.compile(r"^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?$")
 _checked = {}
 
 
-class Sm2Error(Exception):
-    """An SM2 operation failed or OpenSSL cannot do SM2; the message says what to do."""
+class Sm2Error(ValueError):
+    """An SM2 operation failed or OpenSSL cannot do SM2; the message says what to do. A ValueError,
+    as cryptography raises for a key or signature it cannot read."""
 
 
 def _pem_bytes(data):
