@@ -280,6 +280,11 @@ def private_key_spki(path):
             data = handle.read()
     except (IOError, OSError):
         return None
+    if _sm2.is_sm2(data):  # cryptography cannot load SM2 keys: OpenSSL reads the public half
+        try:
+            return _sm2.public_key(data)
+        except _sm2.Sm2Error:
+            return None
     try:
         return spki(serialization.load_pem_private_key(data, password=None))
     except (ValueError, TypeError, UnsupportedAlgorithm):
