@@ -105,7 +105,7 @@ options:
     description:
       - The SM2 encryption certificate (PEM) of an SM2 pair; O(certificate) is then the SM2 signing certificate.
         Both certificates, their keys and chains are checked (SM2-with-SM3 signatures and key matches, with the
-        OpenSSL 3 command line: the cryptography library has no SM2) and swapped in the same one rename as every
+        OpenSSL 3 command line, as the cryptography library has no SM2) and swapped in the same one rename as every
         other output, so a host has its old pair or the new pair, never one of each.
       - Needs O(encrypt_cert_path) and O(encrypt_key_path). Not with O(pkcs12_path).
     type: str
@@ -120,7 +120,7 @@ options:
     description:
       - Where the SM2 encryption key is deployed (O(key_mode)). The key is taken from O(encrypt_staged_key_path),
         O(encrypt_key_path) or, when the encryption certificate certifies the signing key (an SM2 order's first
-        issue: the API's Create takes no encryption CSR), the signing key; whichever holds the certificate's key.
+        issue, as the API's Create takes no encryption CSR), the signing key; whichever holds the certificate's key.
     type: path
   encrypt_chain_path:
     description: Where the encryption certificate's chain is deployed.
