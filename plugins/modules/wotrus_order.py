@@ -360,9 +360,6 @@ def create_request(params):
     if params["common_name"] is not None and not str(params["common_name"]).strip():
         raise InputError("common_name", "is empty; leave it out to take the CSR's CN")
     csr = inputs.csr_from_options(params, required=False)
-    common_name, hosts = inputs.resolve_names(csr, params["common_name"], params["hosts"], product_id=product_id)
-    if not common_name:
-        raise InputError("common_name", "is required when the CSR names no CN (or no CSR is given)")
     csr_sign = inputs.csr_from_options(params, "csr_sign", "csr_sign_path", required=False)
     sign_option = "csr_sign_path" if params["csr_sign_path"] else "csr_sign"
     if csr_sign is not None and csr_sign.key_type != "sm2":
@@ -371,6 +368,12 @@ def create_request(params):
     if csr is not None and csr.key_type == "sm2":
         raise InputError("csr_path" if params["csr_path"] else "csr",
                          "holds an SM2 key: an SM2 signing CSR goes in csr_sign (csr is the RSA or ECDSA CSR)")
+    common_name, hosts = inputs.resolve_names(csr, params["common_name"], params["hosts"], product_id=product_id)
+    if csr_sign is not None:  # the SM2 CSR names the order's names too (the only CSR of an SM2-only order)
+        common_name, hosts = inputs.resolve_names(csr_sign, common_name, hosts, cn_option=sign_option,
+                                                  hosts_option=sign_option, product_id=product_id)
+    if not common_name:
+        raise InputError("common_name", "is required when the CSR names no CN (or no CSR is given)")
     bind = inputs.check_product_id(params["bind_rsa_product_id"], "bind_rsa_product_id") \
         if params["bind_rsa_product_id"] else None
     if bind and csr_sign is None:
