@@ -115,8 +115,8 @@ def _check(proc, what):
     if proc.returncode != 0:
         # openssl's stderr names no secret (keys go in on stdin); keep its first lines.
         detail = " ".join(proc.stderr.decode("utf-8", "replace").strip().splitlines()[:2])
-        raise Sm2Error("cannot %s: openssl exited with %d%s" % (what, proc.returncode,
-                                                                 (": " + detail) if detail else ""))
+        raise Sm2Error("cannot %s: openssl exited with %d%s"
+                       % (what, proc.returncode, (": " + detail) if detail else ""))
     return proc.stdout
 
 

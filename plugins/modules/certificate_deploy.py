@@ -678,8 +678,8 @@ class Deployer:
         if key_source is None:
             raise DeployError(
                 "%s: the encryption certificate (serial %s) does not match the staged key %s, the key %s nor the "
-                "signing key; nothing was changed" % (p["name"], _x509.serial_hex(leaf), self.encrypt_staged_key_path,
-                                                     p["encrypt_key_path"]))
+                "signing key; nothing was changed"
+                % (p["name"], _x509.serial_hex(leaf), self.encrypt_staged_key_path, p["encrypt_key_path"]))
         self.encrypt_staged = key_source == self.encrypt_staged_key_path
         try:
             _x509.check_path(leaf, chain, roots)

@@ -60,8 +60,8 @@ def ca(tmp_path_factory):
     (d / "leaf.csr").write_bytes(_sm2.make_csr((d / "leaf.key").read_bytes(), "a.example"))
     _openssl(d, "x509", "-req", "-sm3", "-in", "leaf.csr", "-CA", "int.pem", "-CAkey", "int.key", "-set_serial",
              "4", "-days", "30", "-extfile", ext, "-extensions", "leaf", "-out", "leaf.pem")
-    return {n: (d / n).read_bytes() for n in ("root.pem", "int.pem", "fake.pem", "leaf.pem", "leaf.key",
-                                               "leaf.csr", "int.key")}
+    names = ("root.pem", "int.pem", "fake.pem", "leaf.pem", "leaf.key", "leaf.csr", "int.key")
+    return {n: (d / n).read_bytes() for n in names}
 
 
 def test_openssl_here_does_sm2():
@@ -120,8 +120,8 @@ def test_signatures_and_public_keys(ca):
 
 def test_x509_orders_an_sm2_chain_by_signatures_not_by_names(ca):
     # the look-alike comes first: names and key identifiers alone would take it
-    facts = _x509.describe(ca["leaf.pem"].decode(), [c.decode() for c in (ca["root.pem"], ca["fake.pem"],
-                                                                           ca["int.pem"])])
+    candidates = [ca["root.pem"].decode(), ca["fake.pem"].decode(), ca["int.pem"].decode()]
+    facts = _x509.describe(ca["leaf.pem"].decode(), candidates)
     assert facts["chain"] == ca["int.pem"].decode()
     assert facts["root"] == ca["root.pem"].decode() and facts["chain_complete"]
     leaf = x509.load_pem_x509_certificate(ca["leaf.pem"])

@@ -57,10 +57,10 @@ class Host(object):
     def __init__(self, d, ca, capsys):
         self.d, self.ca = d, ca
         d.mkdir(parents=True, exist_ok=True)
-        self.paths = {o: str(d / f) for o, f in (("cert_path", "sign.crt"), ("key_path", "sign.key"),
-                                                   ("chain_path", "sign.chain.pem"), ("encrypt_cert_path", "enc.crt"),
-                                                   ("encrypt_key_path", "enc.key"),
-                                                   ("encrypt_chain_path", "enc.chain.pem"))}
+        files = (("cert_path", "sign.crt"), ("key_path", "sign.key"), ("chain_path", "sign.chain.pem"),
+                 ("encrypt_cert_path", "enc.crt"), ("encrypt_key_path", "enc.key"),
+                 ("encrypt_chain_path", "enc.chain.pem"))
+        self.paths = {o: str(d / f) for o, f in files}
         old_sign, old_enc = _sm2.generate_key(), _sm2.generate_key()
         write(self.paths["key_path"] + ".pending", old_sign)
         write(self.paths["encrypt_key_path"] + ".pending", old_enc)
