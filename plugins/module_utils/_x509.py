@@ -23,9 +23,10 @@ does:
 The API's chain arrays are root first, intermediate last and may hold a cross
 certificate between them. A server wants the leaf, then the leaf's issuer, then
 that one's issuer ..., without the self-signed root. The order is found by
-verifying signatures, not by array position. Where cryptography cannot verify a
-signature (SM2, RSA-PSS before cryptography 40), names and key identifiers
-decide. ``check_path`` is the one check of a leaf-first path (``describe``'s
+verifying signatures, not by array position. SM2-with-SM3 signatures, which
+cryptography cannot verify, are verified by OpenSSL through ``_sm2.py``; where
+neither can verify a signature (SM2 without an OpenSSL 3 on the machine, RSA-PSS
+before cryptography 40), names and key identifiers decide. ``check_path`` is the one check of a leaf-first path (``describe``'s
 ``chain_complete`` and certificate_deploy use it).
 
 The outputs besides PEM that certificate_deploy renders on the host (the key
@@ -47,6 +48,8 @@ import datetime
 import re
 import sys
 import traceback
+
+from ansible_collections.wotrus.pki.plugins.module_utils import _sm2
 
 # The oldest Python and cryptography the host modules run with (README, "What the hosts need").
 # Python 3.8: the oldest that ansible-core 2.19 runs modules with. cryptography 3.4.8: Ubuntu 22.04's,
@@ -277,6 +280,11 @@ def private_key_spki(path):
             data = handle.read()
     except (IOError, OSError):
         return None
+    if _sm2.is_sm2(data):  # cryptography cannot load SM2 keys: OpenSSL reads the public half
+        try:
+            return _sm2.public_key(data)
+        except _sm2.Sm2Error:
+            return None
     try:
         return spki(serialization.load_pem_private_key(data, password=None))
     except (ValueError, TypeError, UnsupportedAlgorithm):
@@ -284,10 +292,13 @@ def private_key_spki(path):
 
 
 def public_key_of(pem_or_obj, password=None):
-    """The SubjectPublicKeyInfo DER of a certificate, CSR, private or public key."""
+    """The SubjectPublicKeyInfo DER of a certificate, CSR, private or public key. SM2 keys, which
+    cryptography cannot load, are read by OpenSSL (``_sm2.public_key``; unencrypted keys only)."""
     obj = pem_or_obj
     if isinstance(obj, (str, bytes)):
         data = obj.encode("utf-8") if isinstance(obj, str) else obj
+        if _sm2.is_sm2(data):
+            return _sm2.public_key(data)
         if b"CERTIFICATE REQUEST" in data:
             obj = x509.load_pem_x509_csr(data)
         elif b"BEGIN CERTIFICATE" in data:
@@ -296,7 +307,12 @@ def public_key_of(pem_or_obj, password=None):
             obj = serialization.load_pem_private_key(data, password=password)
         else:
             obj = serialization.load_pem_public_key(data)
-    if hasattr(obj, "public_key"):
+    if isinstance(obj, (x509.Certificate, x509.CertificateSigningRequest)):
+        try:
+            obj = obj.public_key()
+        except (UnsupportedAlgorithm, ValueError):
+            return _sm2.public_key(obj.public_bytes(serialization.Encoding.PEM))
+    elif hasattr(obj, "public_key"):
         obj = obj.public_key()
     return _spki(obj)
 
@@ -323,7 +339,17 @@ def _aki(cert):
 
 def verify_signature(cert, issuer):
     """Verify that ``issuer``'s key signed ``cert``. Raises InvalidSignature when it did not,
-    UnsupportedAlgorithm when cryptography cannot tell (SM2; RSA-PSS before cryptography 40)."""
+    UnsupportedAlgorithm when nothing here can tell (SM2 without an OpenSSL 3; RSA-PSS before
+    cryptography 40). SM2-with-SM3 signatures are verified by OpenSSL (``_sm2.issued_by``)."""
+    if cert.signature_algorithm_oid.dotted_string == _sm2.SM2_WITH_SM3_OID:
+        pem = serialization.Encoding.PEM
+        try:
+            ok = _sm2.issued_by(cert.public_bytes(pem), issuer.public_bytes(pem))
+        except _sm2.Sm2Error as exc:
+            raise UnsupportedAlgorithm(str(exc))
+        if not ok:
+            raise InvalidSignature("the SM2 signature does not verify with the issuer's key")
+        return
     if HAS_VERIFY_DIRECTLY_ISSUED_BY:
         cert.verify_directly_issued_by(issuer)
         return
@@ -369,11 +395,11 @@ def is_self_signed(cert):
 def same_name_and_key(a, b):
     """True when two certificates certify the same subject name and public key
     (a root and a cross certificate of it). Where the key type cannot be
-    loaded (SM2) the subject key identifiers decide."""
+    loaded (SM2 without an OpenSSL 3) the subject key identifiers decide."""
     if a.subject != b.subject:
         return False
     try:
-        return spki(a) == spki(b)
+        return public_key_of(a) == public_key_of(b)
     except (UnsupportedAlgorithm, ValueError):
         ska, skb = _ski(a), _ski(b)
         return ska is not None and ska == skb

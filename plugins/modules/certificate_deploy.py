@@ -101,6 +101,36 @@ options:
   staged_key_path:
     description: The staged key. Default O(key_path) followed by C(.pending).
     type: path
+  encrypt_certificate:
+    description:
+      - The SM2 encryption certificate (PEM) of an SM2 pair; O(certificate) is then the SM2 signing certificate.
+        Both certificates, their keys and chains are checked (SM2-with-SM3 signatures and key matches, with the
+        OpenSSL 3 command line, as the cryptography library has no SM2) and swapped in the same one rename as every
+        other output, so a host has its old pair or the new pair, never one of each.
+      - Needs O(encrypt_cert_path) and O(encrypt_key_path). Not with O(pkcs12_path).
+    type: str
+  encrypt_chain:
+    description: The encryption certificate's intermediates (PEM), leaf's issuer first.
+    type: str
+    default: ''
+  encrypt_cert_path:
+    description: Where the SM2 encryption certificate is deployed (a link into the store, like O(cert_path)).
+    type: path
+  encrypt_key_path:
+    description:
+      - Where the SM2 encryption key is deployed (O(key_mode)). The key is taken from O(encrypt_staged_key_path),
+        O(encrypt_key_path) or, when the encryption certificate certifies the signing key (an SM2 order's first
+        issue, as the API's Create takes no encryption CSR), the signing key; whichever holds the certificate's key.
+    type: path
+  encrypt_chain_path:
+    description: Where the encryption certificate's chain is deployed.
+    type: path
+  encrypt_fullchain_path:
+    description: Where the encryption certificate followed by its chain is deployed.
+    type: path
+  encrypt_staged_key_path:
+    description: The staged encryption key. Default O(encrypt_key_path) followed by C(.pending).
+    type: path
   record:
     description: The order record to keep (from M(wotrus.pki.certificate_issue)). Not written when unset.
     type: dict
@@ -338,6 +368,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.wotrus.pki.plugins.module_utils import _role_status as role_status
 from ansible_collections.wotrus.pki.plugins.module_utils import _files
 from ansible_collections.wotrus.pki.plugins.module_utils import _services
+from ansible_collections.wotrus.pki.plugins.module_utils import _sm2
 from ansible_collections.wotrus.pki.plugins.module_utils import _x509
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import record as records
 
@@ -351,14 +382,23 @@ FULLCHAIN = "fullchain.pem"
 COMBINED = "combined.pem"
 PKCS12 = "cert.p12"
 DER = "cert.der"
+# The SM2 encryption certificate's files, beside the signing certificate's (KEY, CERT, ...).
+ENC_KEY = "encrypt-key.pem"
+ENC_CERT = "encrypt-cert.pem"
+ENC_CHAIN = "encrypt-chain.pem"
+ENC_FULLCHAIN = "encrypt-fullchain.pem"
 # The user's options and the file of a version each one links to.
 LINKS = (("key_path", KEY), ("cert_path", CERT), ("chain_path", CHAIN), ("fullchain_path", FULLCHAIN),
-         ("combined_path", COMBINED), ("pkcs12_path", PKCS12), ("der_path", DER))
+         ("combined_path", COMBINED), ("pkcs12_path", PKCS12), ("der_path", DER),
+         ("encrypt_key_path", ENC_KEY), ("encrypt_cert_path", ENC_CERT), ("encrypt_chain_path", ENC_CHAIN),
+         ("encrypt_fullchain_path", ENC_FULLCHAIN))
+ENCRYPT_OPTIONS = ("encrypt_key_path", "encrypt_cert_path", "encrypt_chain_path", "encrypt_fullchain_path")
 # The files of a version that hold the key: never readable by all, not even as a copy.
-SECRET_FILES = (KEY, COMBINED, PKCS12)
+SECRET_FILES = (KEY, COMBINED, PKCS12, ENC_KEY)
 # The name of each file as a service's ``files`` lists it (_services.OUTPUTS).
 OUTPUT_OF = {KEY: "key", CERT: "cert", CHAIN: "chain", FULLCHAIN: "fullchain", COMBINED: "combined",
-             PKCS12: "pkcs12", DER: "der"}
+             PKCS12: "pkcs12", DER: "der", ENC_KEY: "key", ENC_CERT: "cert", ENC_CHAIN: "chain",
+             ENC_FULLCHAIN: "fullchain"}
 
 
 class DeployError(Exception):
@@ -505,6 +545,9 @@ class Deployer:
         self.p = p
         self.record_path = p["record_path"] or role_status.default_record_path(p["cert_path"])
         self.staged_key_path = p["staged_key_path"] or role_status.default_staged_key_path(p["key_path"])
+        self.encrypt_staged_key_path = p["encrypt_staged_key_path"] or (
+            role_status.default_staged_key_path(p["encrypt_key_path"]) if p["encrypt_key_path"] else None)
+        self.encrypt_staged = False  # the encryption certificate's key is the staged one
         self.keep = p["backup_keep"] if p["backup"] else 0
         self.store = None
         self.previous = None       # the version to go back to
@@ -540,6 +583,18 @@ class Deployer:
             problem = _x509.pkcs12_problem("pkcs12_encryption")
             if problem:
                 raise DeployError("%s: %s; nothing was changed" % (p["name"], problem), option="pkcs12_encryption")
+        if p["encrypt_certificate"] or any(p[o] for o in ENCRYPT_OPTIONS):
+            missing = [o for o in ("encrypt_cert_path", "encrypt_key_path") if not p[o]]
+            if missing:
+                raise DeployError("%s: %s: is required for an SM2 pair (with encrypt_certificate); nothing was "
+                                  "changed" % (p["name"], missing[0]), option=missing[0])
+            if p["certificate"] and not p["encrypt_certificate"]:
+                raise DeployError("%s: encrypt_certificate: is required with encrypt_cert_path (the SM2 encryption "
+                                  "certificate of the pair); nothing was changed" % p["name"],
+                                  option="encrypt_certificate")
+            if p["pkcs12_path"]:
+                raise DeployError("%s: pkcs12_path: an SM2 pair cannot be written as PKCS#12 here (the cryptography "
+                                  "library has no SM2); nothing was changed" % p["name"], option="pkcs12_path")
         try:
             self.service_list = _services.check_all(p["services"])
         except _services.ServiceError as exc:
@@ -552,7 +607,10 @@ class Deployer:
             raise DeployError("%s: the certificate given is not PEM" % p["name"])
         leaf = leaves[0]
         chain = _load_certs(p["chain"])
-        leaf_spki = _x509.spki(leaf)
+        try:
+            leaf_spki = _x509.public_key_of(leaf)
+        except ValueError as exc:  # an SM2 certificate without an OpenSSL 3 here
+            raise DeployError("%s: the certificate's key cannot be read: %s; nothing was changed" % (p["name"], exc))
         if os.path.exists(self.staged_key_path) and _key_spki(self.staged_key_path) == leaf_spki:
             key_source = self.staged_key_path
         elif _key_spki(p["key_path"]) == leaf_spki:
@@ -591,20 +649,77 @@ class Deployer:
                 raise DeployError("%s: pkcs12_path: cannot make the PKCS#12 file: %s; nothing was changed"
                                   % (p["name"], exc), option="pkcs12_path")
             files[PKCS12] = (data, self.key_attrs)
+        if p["encrypt_certificate"]:
+            files.update(self.verify_encrypt(leaf, key_source, roots))
         return leaf, files, key_source == self.staged_key_path
+
+    def verify_encrypt(self, sign_leaf, sign_key_source, roots):
+        """The SM2 encryption certificate: SM2, its key found (staged, deployed, or the signing key), its
+        chain verified, not expired. Returns its files for the version."""
+        p = self.p
+        leaves = _load_certs(p["encrypt_certificate"])
+        if not leaves:
+            raise DeployError("%s: encrypt_certificate: is not PEM; nothing was changed" % p["name"],
+                              option="encrypt_certificate")
+        leaf = leaves[0]
+        chain = _load_certs(p["encrypt_chain"])
+        pems = [_x509.to_pem(c) for c in (sign_leaf, leaf)]
+        if not all(_sm2.is_sm2(pem) for pem in pems):
+            raise DeployError("%s: encrypt_certificate: an SM2 pair is two SM2 certificates (certificate and "
+                              "encrypt_certificate); nothing was changed" % p["name"], option="encrypt_certificate")
+        try:
+            leaf_spki = _x509.public_key_of(leaf)
+        except ValueError as exc:
+            raise DeployError("%s: the encryption certificate's key cannot be read: %s; nothing was changed"
+                              % (p["name"], exc))
+        candidates = [self.encrypt_staged_key_path, p["encrypt_key_path"], sign_key_source]
+        key_source = next((path for path in candidates if path and os.path.exists(path)
+                           and _key_spki(path) == leaf_spki), None)
+        if key_source is None:
+            raise DeployError(
+                "%s: the encryption certificate (serial %s) does not match the staged key %s, the key %s nor the "
+                "signing key; nothing was changed"
+                % (p["name"], _x509.serial_hex(leaf), self.encrypt_staged_key_path, p["encrypt_key_path"]))
+        self.encrypt_staged = key_source == self.encrypt_staged_key_path
+        try:
+            _x509.check_path(leaf, chain, roots)
+        except _x509.ChainError as exc:
+            raise DeployError("%s: the encryption certificate: %s; nothing was changed" % (p["name"], exc))
+        if _x509.not_after(leaf) <= role_status.utc_now():
+            raise DeployError("%s: the encryption certificate (serial %s) expired at %s; nothing was changed"
+                              % (p["name"], _x509.serial_hex(leaf), role_status.iso(_x509.not_after(leaf))))
+        key = _files.read(key_source)
+        if key is None:
+            raise DeployError("%s: the key %s cannot be read; nothing was changed" % (p["name"], key_source))
+        cert_pem = _x509.to_pem(leaf).encode("ascii")
+        chain_pem = "".join(_x509.to_pem(c) for c in chain).encode("ascii")
+        return {ENC_KEY: (key, self.key_attrs), ENC_CERT: (cert_pem, self.cert_attrs),
+                ENC_CHAIN: (chain_pem, self.cert_attrs), ENC_FULLCHAIN: (cert_pem + chain_pem, self.cert_attrs)}
 
     def check_version(self, version, leaf):
         """Read the new version back from disk: key matches certificate, chain verifies."""
         certs = _load_certs(_files.read(self.store.path(version, CERT)))
         chain = _load_certs(_files.read(self.store.path(version, CHAIN)))
         if not certs or _x509.serial_hex(certs[0]) != _x509.serial_hex(leaf) or \
-                _key_spki(self.store.path(version, KEY)) != _x509.spki(certs[0]):
+                _key_spki(self.store.path(version, KEY)) != _x509.public_key_of(certs[0]):
             raise DeployError("%s: the files written to %s do not read back as the certificate and its key"
                               % (self.p["name"], self.store.path(version)))
+        roots = _load_certs(self.p["root"]) if self.p["root"] else None
         try:
-            _x509.check_path(certs[0], chain, _load_certs(self.p["root"]) if self.p["root"] else None)
+            _x509.check_path(certs[0], chain, roots)
         except _x509.ChainError as exc:
             raise DeployError("%s: the chain written to %s: %s" % (self.p["name"], self.store.path(version), exc))
+        if self.p["encrypt_certificate"]:
+            enc = _load_certs(_files.read(self.store.path(version, ENC_CERT)))
+            enc_chain = _load_certs(self.p["encrypt_chain"])
+            if not enc or _key_spki(self.store.path(version, ENC_KEY)) != _x509.public_key_of(enc[0]):
+                raise DeployError("%s: the files written to %s do not read back as the encryption certificate and "
+                                  "its key" % (self.p["name"], self.store.path(version)))
+            try:
+                _x509.check_path(enc[0], enc_chain, roots)
+            except _x509.ChainError as exc:
+                raise DeployError("%s: the encryption certificate written to %s: %s"
+                                  % (self.p["name"], self.store.path(version), exc))
         if self.p["pkcs12_path"]:
             key = _x509.serialization.load_pem_private_key(_files.read(self.store.path(version, KEY)), None)
             if not _x509.pkcs12_holds(_files.read(self.store.path(version, PKCS12)),
@@ -786,6 +901,11 @@ class Deployer:
                               % (self.p["name"], store.root), option="refresh")
         self.p["certificate"] = cert.decode("ascii", "replace")
         self.p["chain"] = (_files.read(store.path(live, CHAIN)) or b"").decode("ascii", "replace")
+        enc = _files.read(store.path(live, ENC_CERT))
+        if enc and self.p["encrypt_cert_path"]:
+            self.p["encrypt_certificate"] = enc.decode("ascii", "replace")
+            self.p["encrypt_chain"] = (_files.read(store.path(live, ENC_CHAIN)) or b"").decode("ascii", "replace")
+            self.encrypt_staged_key_path = None
 
     def after_commit(self, what):
         """A failure once the services run on the new files: they stay (no roll-back of a working
@@ -861,9 +981,13 @@ class Deployer:
         return result
 
     def leftovers(self, staged):
-        """The staged key (when it is the certificate's, so live after this run) and the CSR."""
-        return [path for path in (self.staged_key_path if staged else None, role_status.staged_csr_path(self.staged_key_path))
-                if path and os.path.lexists(path)]
+        """The staged key (when it is the certificate's, so live after this run) and the CSR; the same of
+        an SM2 pair's encryption key."""
+        paths = [self.staged_key_path if staged else None, role_status.staged_csr_path(self.staged_key_path)]
+        if self.p["encrypt_certificate"] and self.encrypt_staged_key_path:
+            paths += [self.encrypt_staged_key_path if self.encrypt_staged else None,
+                      role_status.staged_csr_path(self.encrypt_staged_key_path)]
+        return [path for path in paths if path and os.path.lexists(path)]
 
     @staticmethod
     def deployed_record(record, serial, result):
@@ -897,6 +1021,13 @@ def main():
             pkcs12_friendly_name=dict(type="str"),
             record_path=dict(type="path"),
             staged_key_path=dict(type="path"),
+            encrypt_certificate=dict(type="str"),
+            encrypt_chain=dict(type="str", default=""),
+            encrypt_cert_path=dict(type="path"),
+            encrypt_key_path=dict(type="path"),
+            encrypt_chain_path=dict(type="path"),
+            encrypt_fullchain_path=dict(type="path"),
+            encrypt_staged_key_path=dict(type="path"),
             record=dict(type="dict"),
             certificate=dict(type="str"),
             chain=dict(type="str", default=""),

@@ -53,6 +53,30 @@ options:
     description:
       - Where to write the certificate followed by the chain.
     type: path
+  sign_cert_path:
+    description:
+      - Where to write the SM2 signing certificate (C(pem_Sign)), PEM. The order must be an SM2 one.
+    type: path
+  sign_chain_path:
+    description:
+      - Where to write the signing certificate's chain (leaf's issuer first, without the root).
+    type: path
+  sign_fullchain_path:
+    description:
+      - Where to write the signing certificate followed by its chain.
+    type: path
+  encrypt_cert_path:
+    description:
+      - Where to write the SM2 encryption certificate (C(pem_Encrypt)), PEM. The order must be an SM2 one.
+    type: path
+  encrypt_chain_path:
+    description:
+      - Where to write the encryption certificate's chain (leaf's issuer first, without the root).
+    type: path
+  encrypt_fullchain_path:
+    description:
+      - Where to write the encryption certificate followed by its chain.
+    type: path
   backup:
     description:
       - Keep a timestamped copy of a file before it is replaced.
@@ -71,8 +95,10 @@ notes:
     RV(revoked=true), so a playbook re-run after a revocation does not fail here. A C(rejected) or C(closed) order
     fails, since it has no certificate.
   - For SM2 products the RSA certificate (C(pem_RSA)) is RV(certificate) when present, otherwise the signing
-    certificate; RV(sign) and RV(encrypt) hold the SM2 pair. Where cryptography cannot verify SM2 signatures,
-    names and key identifiers order the chain.
+    certificate; RV(sign) and RV(encrypt) hold the SM2 pair, and O(sign_cert_path), O(encrypt_cert_path) and
+    their chain options write them. Their chains are ordered by verifying the SM2-with-SM3 signatures with the
+    OpenSSL 3 command line (the cryptography library has no SM2); only where no OpenSSL 3 is found do names and
+    key identifiers order them.
 seealso:
   - module: wotrus.pki.wotrus_order
   - module: community.crypto.x509_certificate_info
@@ -90,6 +116,15 @@ EXAMPLES = r'''
     backup: true
   delegate_to: localhost
   register: cert
+
+- name: Write an SM2 pair, each certificate with its chain
+  wotrus.pki.wotrus_certificate:
+    order_id: "{{ sm2_order.order_id }}"
+    sign_cert_path: /etc/pki/sm2.example.com.sign.crt
+    sign_chain_path: /etc/pki/sm2.example.com.sign.chain.crt
+    encrypt_cert_path: /etc/pki/sm2.example.com.encrypt.crt
+    encrypt_fullchain_path: /etc/pki/sm2.example.com.encrypt.fullchain.crt
+  register: sm2_cert
 
 - name: Only look, do not wait
   wotrus.pki.wotrus_certificate:
@@ -236,8 +271,11 @@ from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import engine, 
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError, OrderStateError
 
 
-# Each path option and the result key it is written from.
-FILES = (("cert_path", "certificate"), ("chain_path", "chain"), ("fullchain_path", "fullchain"))
+# Each path option, the certificate of the answer (None: the primary one) and the key it is written from.
+FILES = tuple((prefix + option, kind, key)
+              for prefix, kind in (("", None), ("sign_", "sign"), ("encrypt_", "encrypt"))
+              for option, key in (("cert_path", "certificate"), ("chain_path", "chain"),
+                                  ("fullchain_path", "fullchain")))
 
 
 def file_plan(module):
@@ -247,7 +285,7 @@ def file_plan(module):
     plan = []
     try:
         uid, gid = _files.lookup_owner(p["owner"]), _files.lookup_group(p["group"])
-        for option, key in FILES:
+        for option, kind, key in FILES:
             if not p[option]:
                 continue
             path = _files.check_target(p[option], option)
@@ -257,7 +295,7 @@ def file_plan(module):
                 secontext = module.load_file_common_arguments(p, path=path)["secontext"]
             attrs = _files.FileAttrs(_files.parse_mode(p["mode"], "mode", current and stat.S_IMODE(current)),
                                      uid, gid, tuple(secontext) if secontext else None)
-            plan.append((option, key, path, attrs))
+            plan.append((option, kind, key, path, attrs))
     except _files.FileError as exc:
         raise file_error(exc, before_any_call=True)
     return plan
@@ -266,9 +304,14 @@ def file_plan(module):
 def write_files(module, plan, result):
     """Write the files with the collection's one writer; their diffs, each file's change and backup."""
     diffs, files = [], {}
-    for option, key, path, attrs in plan:
+    for option, kind, key, path, attrs in plan:  # all present before the first file is written
+        if kind is not None and result.get(kind) is None:
+            raise OrderStateError("%s: order %s has no SM2 %s certificate (pem_%s is empty): is it an SM2 order?"
+                                  % (option, result["order_id"], kind, kind.capitalize()))
+    for option, kind, key, path, attrs in plan:
+        source = result if kind is None else result[kind]
         try:
-            done = _files.ensure_file(module, path, result[key], attrs, option=option, backup=module.params["backup"])
+            done = _files.ensure_file(module, path, source[key], attrs, option=option, backup=module.params["backup"])
         except _files.FileError as exc:
             raise file_error(exc)
         changed = done["changed"]
@@ -332,6 +375,12 @@ def main():
             cert_path=dict(type="path"),
             chain_path=dict(type="path"),
             fullchain_path=dict(type="path"),
+            sign_cert_path=dict(type="path"),
+            sign_chain_path=dict(type="path"),
+            sign_fullchain_path=dict(type="path"),
+            encrypt_cert_path=dict(type="path"),
+            encrypt_chain_path=dict(type="path"),
+            encrypt_fullchain_path=dict(type="path"),
             backup=dict(type="bool", default=False),
         ),
         add_file_common_args=True,

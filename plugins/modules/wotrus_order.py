@@ -165,11 +165,21 @@ options:
     type: str
   csr_sign:
     description:
-      - The SM2 signing CSR (C(csr_Sign)) for SM2 products.
+      - The SM2 signing CSR (C(csr_Sign)) for SM2 products, PEM. It must hold an SM2 key and be signed
+        SM2-with-SM3 (C(openssl genpkey -algorithm SM2), C(openssl req -new -sm3)); its signature is checked with
+        the OpenSSL 3 command line before anything is sent. Mutually exclusive with O(csr_sign_path).
+      - The API's Create takes no encryption CSR; the sandbox certifies the signing CSR's key in the encryption
+        certificate too (docs/assumptions.md). M(wotrus.pki.wotrus_reissue) with O(wotrus.pki.wotrus_reissue#module:csr_encrypt)
+        gives the encryption certificate its own key.
     type: str
+  csr_sign_path:
+    description:
+      - The SM2 signing CSR as a file on the machine that runs the module. Mutually exclusive with O(csr_sign).
+    type: path
   bind_rsa_product_id:
     description:
-      - The RSA product bound to an SM2 order (C(bindRSAProductID)).
+      - The RSA product bound to an SM2 order (C(bindRSAProductID)). With O(csr) (the RSA CSR, C(csr_RSA)) the API
+        makes a second, RSA order beside the SM2 one; RV(order_id_rsa) names it.
     type: str
   cancel_reason:
     description:
@@ -233,6 +243,19 @@ EXAMPLES = r'''
       - type: business_license
         path: files/licence.pdf
   register: shop_order
+
+- name: An SM2 (国密) order, with an RSA certificate bound to it
+  wotrus.pki.wotrus_order:
+    product_id: E2B9C4A1-7D3F-4B8E-9C6A-5F1D2E3B4A7C  # the sandbox's SM2 product; use your account's
+    csr_sign_path: /etc/pki/sm2.example.com.sign.csr  # openssl req -new -sm3 -key <an SM2 key>
+    csr_path: /etc/pki/sm2.example.com.rsa.csr
+    bind_rsa_product_id: 30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D
+    hosts: [sm2.example.com, www.sm2.example.com]
+    organization:
+      org_name: Example Ltd
+      country_code: CN
+    record_path: /var/lib/wotrus/sm2.example.com.order.json
+  register: sm2_order
 
 - name: Read an order recorded earlier (not changed)
   wotrus.pki.wotrus_order:
@@ -337,13 +360,20 @@ def create_request(params):
     if params["common_name"] is not None and not str(params["common_name"]).strip():
         raise InputError("common_name", "is empty; leave it out to take the CSR's CN")
     csr = inputs.csr_from_options(params, required=False)
+    csr_sign = inputs.csr_from_options(params, "csr_sign", "csr_sign_path", required=False)
+    sign_option = "csr_sign_path" if params["csr_sign_path"] else "csr_sign"
+    if csr_sign is not None and csr_sign.key_type != "sm2":
+        raise InputError(sign_option, "must be the SM2 signing CSR of an SM2 product; this CSR's key is %s (give an "
+                                      "RSA or ECDSA CSR as csr)" % csr_sign.key_type.upper())
+    if csr is not None and csr.key_type == "sm2":
+        raise InputError("csr_path" if params["csr_path"] else "csr",
+                         "holds an SM2 key: an SM2 signing CSR goes in csr_sign (csr is the RSA or ECDSA CSR)")
     common_name, hosts = inputs.resolve_names(csr, params["common_name"], params["hosts"], product_id=product_id)
+    if csr_sign is not None:  # the SM2 CSR names the order's names too (the only CSR of an SM2-only order)
+        common_name, hosts = inputs.resolve_names(csr_sign, common_name, hosts, cn_option=sign_option,
+                                                  hosts_option=sign_option, product_id=product_id)
     if not common_name:
         raise InputError("common_name", "is required when the CSR names no CN (or no CSR is given)")
-    csr_sign = inputs.load_csr(params["csr_sign"], "csr_sign") if params["csr_sign"] else None
-    if csr_sign is not None and csr_sign.key_type != "other":
-        raise InputError("csr_sign", "must be the SM2 signing CSR of an SM2 product; this CSR's key is %s (give an "
-                                     "RSA or ECDSA CSR as csr)" % csr_sign.key_type.upper())
     bind = inputs.check_product_id(params["bind_rsa_product_id"], "bind_rsa_product_id") \
         if params["bind_rsa_product_id"] else None
     if bind and csr_sign is None:
@@ -406,10 +436,11 @@ def main():
             ukey_password=dict(type="str", no_log=True),
             ukey_ship_address=dict(type="str", no_log=False),
             csr_sign=dict(type="str"),
+            csr_sign_path=dict(type="path"),
             bind_rsa_product_id=dict(type="str"),
             cancel_reason=dict(type="str", default="Cancelled by wotrus.pki"),
         ),
-        mutually_exclusive=[("csr", "csr_path")],
+        mutually_exclusive=[("csr", "csr_path"), ("csr_sign", "csr_sign_path")],
         supports_check_mode=True,
     )
 

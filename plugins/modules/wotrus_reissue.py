@@ -37,8 +37,15 @@ options:
     type: path
   csr_encrypt:
     description:
-      - The SM2 encryption CSR (C(csR_Encrypt)); required by the API for SM2 products.
+      - The SM2 encryption CSR (C(csR_Encrypt)), PEM; required by the API for SM2 products, with the SM2 signing CSR
+        as O(csr) or O(csr_path). Both must hold SM2 keys and be signed SM2-with-SM3; their signatures are checked
+        with the OpenSSL 3 command line before anything is sent. Mutually exclusive with O(csr_encrypt_path).
     type: str
+  csr_encrypt_path:
+    description:
+      - The SM2 encryption CSR as a file on the machine that runs the module. Mutually exclusive with
+        O(csr_encrypt).
+    type: path
   reason:
     description:
       - Why the certificate is reissued.
@@ -94,6 +101,15 @@ EXAMPLES = r'''
     order_id: "{{ reissue.new_order_id }}"
     fullchain_path: /etc/pki/www.example.com.fullchain.pem
   delegate_to: localhost
+
+- name: Reissue an SM2 pair, each certificate with a new key of its own
+  wotrus.pki.wotrus_reissue:
+    order_id: "{{ sm2_order.order_id }}"
+    csr_path: /etc/pki/sm2.example.com.sign.new.csr
+    csr_encrypt_path: /etc/pki/sm2.example.com.encrypt.new.csr
+    proof_path: files/revocation-letter.pdf  # SM2 reissues revoke the old pair: the API wants the signed letter
+    reason: key rotation
+  register: sm2_reissue
 '''
 
 RETURN = r'''
@@ -134,7 +150,18 @@ def reissue_request(params):
     order_id = inputs.check_order_id(params["order_id"])
     reason = inputs.check_reason(params["reason"], "reason")
     csr = inputs.csr_from_options(params)
-    csr_encrypt = inputs.load_csr(params["csr_encrypt"], "csr_encrypt") if params["csr_encrypt"] else None
+    csr_encrypt = inputs.csr_from_options(params, "csr_encrypt", "csr_encrypt_path", required=False)
+    enc_option = "csr_encrypt_path" if params["csr_encrypt_path"] else "csr_encrypt"
+    csr_option = "csr_path" if params["csr_path"] else "csr"
+    if csr_encrypt is not None and csr_encrypt.key_type != "sm2":
+        raise InputError(enc_option, "must be the SM2 encryption CSR of an SM2 order; this CSR's key is %s"
+                                     % csr_encrypt.key_type.upper())
+    if csr_encrypt is not None and csr.key_type != "sm2":
+        raise InputError(csr_option, "must be the SM2 signing CSR when %s is given (an SM2 reissue); this CSR's key "
+                                     "is %s" % (enc_option, csr.key_type.upper()))
+    if csr.key_type == "sm2" and csr_encrypt is None:
+        raise InputError("csr_encrypt", "is required: %s is an SM2 CSR, and the API reissues an SM2 certificate with "
+                                        "both its signing and its encryption CSR" % csr_option)
     proof = inputs.load_file(params["proof_path"], "proof_path") if params["proof_path"] else None
     if csr_encrypt and not proof:
         raise InputError("proof_path", "is required with csr_encrypt: that is an SM2 reissue (the API requires a revocation "
@@ -150,12 +177,13 @@ def main():
             csr=dict(type="str"),
             csr_path=dict(type="path"),
             csr_encrypt=dict(type="str"),
+            csr_encrypt_path=dict(type="path"),
             reason=dict(type="str", required=True),
             idempotence_id=dict(type="str"),
             proof_path=dict(type="path"),
             record_path=dict(type="path"),
         ),
-        mutually_exclusive=[("csr", "csr_path")],
+        mutually_exclusive=[("csr", "csr_path"), ("csr_encrypt", "csr_encrypt_path")],
         required_one_of=[("csr", "csr_path")],
         supports_check_mode=True,
     )

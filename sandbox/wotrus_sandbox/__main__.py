@@ -36,13 +36,14 @@ State directory contents:
   endpoints.json   {"api_url", "mgmt_url", "http_url" (with --http-port), "pid", "roots"}; written
                    atomically once every server listens, removed on a clean stop
   roots.pem        trust anchors (root A; root B too when cross-signing is on)
+  sm2-roots.pem    the SM2 root (the anchor of SM2 products' signing and encryption certificates)
   ca/              CA keys (0600) and certificates; kept across restarts and /reset
   server.pem/.key  the HTTPS server certificate (127.0.0.1, ::1, localhost), new at each start
   sandbox.sqlite3  orders, certificates, idempotence keys, counters, push and notification logs
   sandbox.log      one line per API request (method, path, RequestID, status), faults, pushes
 
 Management API (plain HTTP, loopback, no auth) at mgmt_url:
-  POST /reset  GET /roots  GET /intermediates  GET /orders  GET /orders/{id}
+  POST /reset  GET /roots  GET /sm2-roots  GET /intermediates  GET /orders  GET /orders/{id}
   POST /orders/{id}/state {"status": S, "is_pay": N}  GET /idempotence  GET /counts
   POST|GET|DELETE /faults  GET /crl  GET /status/{serial_hex}  GET /push-log
   GET /notifications  GET|POST /config
@@ -249,7 +250,7 @@ async def serve(args, settings, tokens):
     sb.api_url = _url("https", "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host, api_port)
     sb.mgmt_url = _url("http", args.mgmt_host, mgmt_port)
     info = {"api_url": sb.api_url, "mgmt_url": sb.mgmt_url, "pid": os.getpid(), "roots": str(roots),
-            "sub_apps": sorted(modules)}
+            "sm2_roots": str(roots.parent / "sm2-roots.pem"), "sub_apps": sorted(modules)}
     if args.http_port is not None:
         http_app = web.Application()
         for prefix, mod in modules.items():

@@ -6,6 +6,12 @@ Two roots (A, and B for cross-signing), one issuing key with two certificates
 B's key certified by root A), the HTTPS server certificate, CSR checking,
 leaf signing and the CRL. All CA keys are EC (fast); they live under
 ``STATE/ca/`` with mode 0600 and survive restarts.
+
+Beside them an SM2 root and an SM2 issuing CA (``sm2-*.pem``), made with the
+OpenSSL 3 command line (the cryptography library has no SM2), sign the SM2
+products' signing and encryption certificates SM2-with-SM3. The CSR checks go
+through the collection's ``_sm2.py``; the signing stays here (a CA is the
+sandbox's business, not the collection's).
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ import ipaddress
 import os
 import pathlib
 import re
+import shutil
+import subprocess
+import tempfile
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -22,12 +31,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
+from wotrus_sandbox.collection import sm2
 from wotrus_sandbox.config import CROSS_SIGN_R2_SELF_SIGNED
 
 # id-kp-documentSigning (RFC 9336).
 EKU_DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 # The SM2 curve (GB/T 32918); the cryptography library cannot load such keys.
-SM2_CURVE_OID = bytes.fromhex("06082a811ccf5501822d")  # DER of 1.2.156.10197.1.301
+SM2_CURVE_OID = sm2.SM2_CURVE_OID_DER  # DER of 1.2.156.10197.1.301
+# Key usages of the SM2 pair (GB/T 20518 / GM/T 0015 dual certificates): the signing certificate
+# signs (TLCP's ECDHE/ECC signatures), the encryption certificate takes part in key exchange.
+SM2_KEY_USAGE = {"sign": "critical,digitalSignature,nonRepudiation",
+                 "encrypt": "critical,keyEncipherment,dataEncipherment,keyAgreement"}
 RSA_MIN_BITS = 2048
 RSA_MAX_BITS = 4096
 EC_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384"}
@@ -121,6 +135,8 @@ class CA:
         os.chmod(str(self.dir), 0o700)
         if not (self.dir / "issuing-b.pem").exists():
             self._create()
+        if not (self.dir / "sm2-issuing.pem").exists():
+            self._create_sm2()
         self._load()
 
     # -- creation / loading ------------------------------------------------
@@ -172,6 +188,45 @@ class CA:
                             ("issuing-a.pem", issuing_a), ("issuing-b.pem", issuing_b)):
             _write_public(self.dir / fname, _pem(cert).encode())
 
+    def _openssl(self, args, what):
+        proc = subprocess.run([sm2.find_openssl()] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=60, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError("openssl could not %s: %s" % (what, proc.stderr.decode("utf-8", "replace")))
+        return proc.stdout
+
+    def _create_sm2(self):
+        """The SM2 root and issuing CA (SM2-with-SM3), with the OpenSSL CLI."""
+        root_key, issuing_key = self.dir / "sm2-root.key", self.dir / "sm2-issuing.key"
+        for path in (root_key, issuing_key):
+            _write_private(path, sm2.generate_key())
+        subj = "/C=CN/O=WoTrus Sandbox (NOT A REAL CA)/CN=%s"
+        work = pathlib.Path(tempfile.mkdtemp(prefix="sm2ca-", dir=str(self.dir)))
+        try:
+            ext = work / "ext.cnf"
+            ext.write_text("[root]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature,"
+                           "keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n"
+                           "[issuing]\nbasicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,"
+                           "digitalSignature,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n"
+                           "authorityKeyIdentifier=keyid\n")
+            root = self._openssl(["req", "-new", "-x509", "-sm3", "-key", str(root_key), "-days", "3650",
+                                  "-subj", subj % "WoTrus Sandbox SM2 Root CA", "-set_serial",
+                                  str(x509.random_serial_number()), "-config", str(ext),
+                                  "-extensions", "root"], "make the SM2 root")
+            (work / "root.pem").write_bytes(root)
+            csr = self._openssl(["req", "-new", "-sm3", "-key", str(issuing_key), "-subj",
+                                 subj % "WoTrus Sandbox SM2 Issuing CA", "-config", str(ext)],
+                                "make the SM2 issuing CA's CSR")
+            (work / "issuing.csr").write_bytes(csr)
+            issuing = self._openssl(["x509", "-req", "-sm3", "-in", str(work / "issuing.csr"), "-CA",
+                                     str(work / "root.pem"), "-CAkey", str(root_key), "-set_serial",
+                                     str(x509.random_serial_number()), "-days", "3650", "-extfile", str(ext),
+                                     "-extensions", "issuing"], "certify the SM2 issuing CA")
+        finally:
+            shutil.rmtree(str(work), ignore_errors=True)
+        _write_public(self.dir / "sm2-root.pem", root)
+        _write_public(self.dir / "sm2-issuing.pem", issuing)
+
     def _load(self):
         def key(fname):
             return serialization.load_pem_private_key((self.dir / fname).read_bytes(), None)
@@ -186,6 +241,8 @@ class CA:
         self.cross = cert("cross-b-by-a.pem")
         self.issuing_a = cert("issuing-a.pem")
         self.issuing_b = cert("issuing-b.pem")
+        self.sm2_root_pem = (self.dir / "sm2-root.pem").read_text()
+        self.sm2_issuing_pem = (self.dir / "sm2-issuing.pem").read_text()
 
     # -- what is published -------------------------------------------------
     # ``cross`` below is the cross_sign setting: False, True or "r2-self-signed".
@@ -215,7 +272,12 @@ class CA:
     def write_roots(self, state_dir: pathlib.Path, cross) -> pathlib.Path:
         path = pathlib.Path(state_dir) / "roots.pem"
         _write_public(path, self.roots_pem(cross).encode())
+        _write_public(pathlib.Path(state_dir) / "sm2-roots.pem", self.sm2_root_pem.encode())
         return path
+
+    def sm2_chain_pems(self) -> list:
+        """chains_Sign / chains_Encrypt: root first, intermediate last (no cross certificate for SM2)."""
+        return [self.sm2_root_pem, self.sm2_issuing_pem]
 
     # -- the HTTPS server certificate ---------------------------------------
     def write_server_cert(self, state_dir: pathlib.Path, names=("localhost",), ips=("127.0.0.1", "::1")):
@@ -244,8 +306,10 @@ class CA:
 
     # -- CSRs ------------------------------------------------------------------
     @staticmethod
-    def load_csr(text, field="csr") -> x509.CertificateSigningRequest:
-        """Parse and check a CSR: PEM, valid self-signature, an allowed key."""
+    def load_csr(text, field="csr", sm2_key=False) -> x509.CertificateSigningRequest:
+        """Parse and check a CSR: PEM, valid self-signature, an allowed key. ``sm2_key``: the CSR
+        must hold an SM2 key (signed SM2-with-SM3, checked by ``_sm2`` through OpenSSL); without it
+        an SM2 CSR is refused."""
         if not isinstance(text, str) or not text.strip():
             raise CsrError("%s is empty" % field)
         data = text.strip().replace("\r\n", "\n").encode("ascii", "replace")
@@ -257,13 +321,21 @@ class CA:
             csr = x509.load_pem_x509_csr(data)
         except ValueError as exc:
             raise CsrError("%s cannot be parsed: %s" % (field, exc)) from None
+        is_sm2 = SM2_CURVE_OID in csr.tbs_certrequest_bytes
+        if sm2_key and not is_sm2:
+            raise CsrError("%s must hold an SM2 key (an SM2-with-SM3 CSR, e.g. openssl req -new -sm3 with a key "
+                           "from openssl genpkey -algorithm SM2)" % field)
+        if is_sm2:
+            if not sm2_key:
+                raise CsrError("%s carries an SM2 key: SM2 keys go in csr_Sign / csr_Encrypt of an SM2 product"
+                               % field)
+            if not sm2.csr_signature_ok(data):
+                raise CsrError("%s signature does not verify (the CSR was altered or not signed by its key)"
+                               % field)
+            return csr
         try:
             key = csr.public_key()
         except (UnsupportedAlgorithm, ValueError):
-            if SM2_CURVE_OID in csr.tbs_certrequest_bytes:
-                raise CsrError(
-                    "%s carries an SM2 key: this sandbox cannot verify or certify SM2 keys (the cryptography "
-                    "library has no SM2); send an ECDSA P-256 CSR as a stand-in" % field) from None
             raise CsrError("%s has a public key type the sandbox does not accept "
                            "(RSA 2048-4096 or ECDSA P-256/P-384)" % field) from None
         if isinstance(key, rsa.RSAPublicKey):
@@ -326,8 +398,6 @@ class CA:
     def issue(self, csr_pem, *, kind, usage, common_name, hosts, org, months, validity_minutes, crl_url,
               not_after_cap=None):
         """Sign a leaf. kind: ssl|document|sm2; usage: rsa|sign|encrypt."""
-        csr = x509.load_pem_x509_csr(pem_csr_bytes(csr_pem))
-        key = csr.public_key()
         now = _now()
         if validity_minutes:
             start = now - datetime.timedelta(seconds=30)
@@ -335,6 +405,10 @@ class CA:
         else:
             start = now - datetime.timedelta(minutes=5)
             end = add_months(now, int(months))
+        if kind == "sm2":
+            return self._issue_sm2(csr_pem, usage, common_name, hosts, org, start, end)
+        csr = x509.load_pem_x509_csr(pem_csr_bytes(csr_pem))
+        key = csr.public_key()
         attrs = []
         org = org or {}
         # A DV leaf names the domain only, as DV certificates of WoTrus and Sectigo do (the Baseline
@@ -379,19 +453,48 @@ class CA:
             builder = builder.add_extension(_ku(digital_signature=True, content_commitment=True), critical=True)
             builder = builder.add_extension(x509.ExtendedKeyUsage(
                 [ExtendedKeyUsageOID.EMAIL_PROTECTION, EKU_DOCUMENT_SIGNING]), critical=False)
-        elif kind == "sm2":
-            if usage == "encrypt":
-                builder = builder.add_extension(_ku(key_encipherment=is_rsa, data_encipherment=True,
-                                                    key_agreement=not is_rsa), critical=True)
-            else:
-                builder = builder.add_extension(_ku(digital_signature=True, content_commitment=True), critical=True)
-            names = [x509.IPAddress(ipaddress.ip_address(n)) if is_ip(n) else x509.DNSName(n.lower())
-                     for n in _dedupe([common_name] + list(hosts)) if is_ip(n) or valid_dns_name(n)]
-            if names:
-                builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-            builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         cert = builder.sign(self.issuing_key, hashes.SHA256())
         return cert
+
+    def _issue_sm2(self, csr_pem, usage, common_name, hosts, org, start, end):
+        """An SM2 leaf (``usage`` sign or encrypt) signed SM2-with-SM3 by the SM2 issuing CA, with
+        ``openssl ca`` (the only OpenSSL 3.0 command that sets exact validity times). No CRL
+        distribution point: the sandbox's CRL is signed by the EC issuing CA."""
+        org = org or {}
+        subject = ""
+        for attr, value in (("C", (org.get("countrycode") or "").upper()), ("ST", org.get("state")),
+                            ("L", org.get("city")), ("O", org.get("orgname")), ("CN", common_name)):
+            if value:
+                subject += "/%s=%s" % (attr, re.sub(r"([/+=\\])", r"\\\1", str(value)[:64]))
+        sans = []
+        for name in _dedupe([common_name] + list(hosts)):
+            entry = sm2.check_name(name)
+            if entry not in sans:
+                sans.append(entry)
+        work = pathlib.Path(tempfile.mkdtemp(prefix="sm2leaf-", dir=str(self.dir)))
+        try:
+            (work / "index.txt").write_text("")
+            (work / "serial").write_text("%040x\n" % x509.random_serial_number())
+            (work / "req.csr").write_bytes(pem_csr_bytes(csr_pem) + b"\n")
+            (work / "ca.cnf").write_text(
+                "[ca]\ndefault_ca = sb\n[sb]\ndatabase = %(w)s/index.txt\nnew_certs_dir = %(w)s\n"
+                "serial = %(w)s/serial\ndefault_md = sm3\npolicy = any\nunique_subject = no\n"
+                "[any]\ncountryName = optional\nstateOrProvinceName = optional\nlocalityName = optional\n"
+                "organizationName = optional\ncommonName = supplied\n"
+                "[leaf]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = %(ku)s\n"
+                "extendedKeyUsage = serverAuth,clientAuth\nsubjectAltName = %(san)s\n"
+                "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n"
+                % {"w": work, "ku": SM2_KEY_USAGE[usage], "san": ",".join(sans)})
+            self._openssl(["ca", "-batch", "-notext", "-utf8", "-config", str(work / "ca.cnf"),
+                           "-extensions", "leaf", "-cert", str(self.dir / "sm2-issuing.pem"),
+                           "-keyfile", str(self.dir / "sm2-issuing.key"), "-md", "sm3", "-subj", subject,
+                           "-startdate", start.strftime("%Y%m%d%H%M%SZ"), "-enddate", end.strftime("%Y%m%d%H%M%SZ"),
+                           "-in", str(work / "req.csr"), "-out", str(work / "leaf.pem")],
+                          "sign an SM2 %s certificate" % usage)
+            pem = (work / "leaf.pem").read_bytes()
+        finally:
+            shutil.rmtree(str(work), ignore_errors=True)
+        return x509.load_pem_x509_certificate(pem)
 
     # -- revocation ------------------------------------------------------------
     def crl_pem(self, revoked):

@@ -44,12 +44,11 @@ async def retrieve(request):
         return envelope(sb, RETRIEVE, error="the certificate is not issued yet (status %s%s)"
                         % (order["status"], unpaid))
     latest = {cert["usage"]: cert for cert in certs}
-    chain = sb.chain()
     data = {}
     for usage, suffix in USAGE_SUFFIXES:
         cert = latest.get(usage)
         data["pem_" + suffix] = cert["pem"] if cert else None
-        data["chains_" + suffix] = list(chain) if cert else []
+        data["chains_" + suffix] = list(sb.chain(usage)) if cert else []
     data["result"] = True
     return envelope(sb, RETRIEVE, data=data, success_msg="success")
 
@@ -121,10 +120,10 @@ async def reissue(request):
                 raise Invalid("csR_Encrypt is required to reissue an SM2 certificate")
         elif csr_enc.strip():
             raise Invalid("csR_Encrypt is for SM2 products only")
-        csr = sb.ca.load_csr(csr_text, "csr")
+        csr = sb.ca.load_csr(csr_text, "csr", sm2_key=kind == "sm2")
         check_names(sb, "ssl" if kind == "sm2" else kind, csr, order["common_name"], order["hosts"], "csr")
         if kind == "sm2":
-            csr_e = sb.ca.load_csr(csr_enc, "csR_Encrypt")
+            csr_e = sb.ca.load_csr(csr_enc, "csR_Encrypt", sm2_key=True)
             check_names(sb, "ssl", csr_e, order["common_name"], order["hosts"], "csR_Encrypt")
     except (Invalid, CsrError) as exc:
         return envelope(sb, REISSUE, error=str(exc))

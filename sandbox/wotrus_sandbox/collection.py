@@ -6,7 +6,7 @@ The sandbox keeps no copy of a protocol fact or a DCV rule: it imports
 months, hosts joining, push signing...), ``plugins/module_utils/_sectigo/dcv.py``
 (CSR hashes, validation file path and content, CNAME target, which methods a
 name allows) and ``plugins/module_utils/_jintong/signing.py`` (the MD5 form
-signature of 今通) from the checkout it runs from, exactly as the modules and the
+signature of 今通) and ``plugins/module_utils/_sm2.py`` (SM2 through the OpenSSL CLI) from the checkout it runs from, exactly as the modules and the
 unit tests do: ``ansible_collections.wotrus.pki.plugins.module_utils...``.
 None of them imports anything from Ansible.
 
@@ -70,3 +70,4 @@ def _import(name):
 protocol = _import("_wotrus.protocol")
 sectigo_dcv = _import("_sectigo.dcv")
 jintong_signing = _import("_jintong.signing")
+sm2 = _import("_sm2")

@@ -96,6 +96,11 @@ async def roots(request):
     return web.Response(text=sb.ca.roots_pem(sb.settings["cross_sign"]), content_type="application/x-pem-file")
 
 
+async def sm2_roots(request):
+    sb = request.app[SANDBOX]
+    return web.Response(text=sb.ca.sm2_root_pem, content_type="application/x-pem-file")
+
+
 async def intermediates(request):
     sb = request.app[SANDBOX]
     return web.Response(text=sb.ca.intermediates_pem(sb.settings["cross_sign"]),
@@ -236,6 +241,7 @@ def create_mgmt_app(sb):
     app.router.add_get("/", index)
     app.router.add_post("/reset", reset)
     app.router.add_get("/roots", roots)
+    app.router.add_get("/sm2-roots", sm2_roots)
     app.router.add_get("/intermediates", intermediates)
     app.router.add_get("/orders", orders)
     app.router.add_get("/orders/{id}", order)

@@ -104,12 +104,12 @@ def read_create(sb, body):
     check_ssl_names_syntax(common_name, hosts)
     if not csr_sign.strip():
         raise Invalid("orderInfoPost.csr_Sign (the SM2 signing CSR) is required for SM2 products")
-    csr = sb.ca.load_csr(csr_sign, "csr_Sign")
+    csr = sb.ca.load_csr(csr_sign, "csr_Sign", sm2_key=True)
     check_names(sb, "ssl", csr, common_name, hosts, "csr_Sign")
     request.csrs["sign"] = csr_sign
     request.csrs["encrypt"] = csr_enc if csr_enc.strip() else csr_sign
     if csr_enc.strip():
-        check_names(sb, "ssl", sb.ca.load_csr(csr_enc, "csr_Encrypt"), common_name, hosts, "csr_Encrypt")
+        check_names(sb, "ssl", sb.ca.load_csr(csr_enc, "csr_Encrypt", sm2_key=True), common_name, hosts, "csr_Encrypt")
     if csr_rsa.strip():
         bind = bind or protocol.PRODUCT_SSL_EXAMPLE
         bound = sb.product(bind)

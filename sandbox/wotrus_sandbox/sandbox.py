@@ -87,7 +87,10 @@ class Sandbox:
     def write_roots(self):
         return self.ca.write_roots(self.state_dir, self.settings["cross_sign"])
 
-    def chain(self):
+    def chain(self, usage="rsa"):
+        """The chains_* array of a certificate of ``usage``: the SM2 chain for sign / encrypt."""
+        if usage in ("sign", "encrypt"):
+            return self.ca.sm2_chain_pems()
         return self.ca.chain_pems(self.settings["cross_sign"])
 
     def issue_certs(self, order):
@@ -102,7 +105,7 @@ class Sandbox:
                                  hosts=order["hosts"], org=org, months=order["month"],
                                  validity_minutes=self.settings["validity_minutes"], crl_url=crl_url)
             self.store.insert_cert(format(cert.serial_number, "x"), order["id"], usage, cert_pem(cert),
-                                   self.chain(), cert.not_valid_after_utc.timestamp())
+                                   self.chain(usage), cert.not_valid_after_utc.timestamp())
 
     # -- how answers look (knobs) ----------------------------------------------------
     def order_key(self, name):

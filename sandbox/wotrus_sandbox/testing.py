@@ -145,6 +145,11 @@ class SandboxProcess:
         return self.info["roots"]
 
     @property
+    def sm2_roots(self):
+        """The SM2 root (PEM file): the trust anchor of SM2 products' certificates."""
+        return self.info["sm2_roots"]
+
+    @property
     def pid(self):
         return self.info.get("pid")
 

@@ -125,7 +125,7 @@ def main(argv):
                 yaml.safe_dump(plays, f, allow_unicode=True, sort_keys=False)
             extra = dict(
                 examples_root=root, examples_work=work, sandbox_api_url=sb.api_url, sandbox_http_url=sb.http_url,
-                sandbox_ca_path=sb.roots, sandbox_mgmt_url=sb.mgmt_url,
+                sandbox_ca_path=sb.roots, sandbox_sm2_roots=sb.sm2_roots, sandbox_mgmt_url=sb.mgmt_url,
                 ansible_python_interpreter=os.path.join(ansible_bin, "python"),
                 # the names the examples use for secrets
                 wotrus_token=sb.token, wotrus_api_token=sb.token, vault_keystore_password="examples-keystore",

@@ -8,7 +8,7 @@
 
 Each target (tests/integration/targets/<name>/tasks/main.yml) runs as a role
 in a play on localhost with these extra vars: wotrus_api_url,
-wotrus_api_token, wotrus_ca_path, wotrus_mgmt_url, wotrus_output_dir (and
+wotrus_api_token, wotrus_ca_path, wotrus_sm2_roots, wotrus_mgmt_url, wotrus_output_dir (and
 sandbox_api_url, sandbox_http_url, sandbox_ca_path, sandbox_mgmt_url,
 sandbox_token for the Sectigo and Jintong targets).
 The sandbox is reset (POST /reset) before each target. Prints
@@ -53,6 +53,7 @@ def main(argv):
             out = os.path.join(work, name)
             os.makedirs(out, exist_ok=True)
             extra = dict(wotrus_api_url=sb.api_url, wotrus_api_token=sb.token, wotrus_ca_path=sb.roots,
+                         wotrus_sm2_roots=sb.sm2_roots,
                          wotrus_mgmt_url=sb.mgmt_url, wotrus_output_dir=out,
                          ansible_python_interpreter=sys.executable,
                          # the names the Sectigo / Jintong targets use

@@ -58,6 +58,13 @@ def make_csr(cn, sans=(), kind="ec256", k=None):
     return csr.public_bytes(serialization.Encoding.PEM).decode()
 
 
+def make_sm2_csr(cn, sans=(), key_pem=None):
+    """A real SM2-with-SM3 CSR made by the OpenSSL CLI (through the collection's _sm2); returns (csr, key)."""
+    from wotrus_sandbox.collection import sm2
+    key_pem = key_pem or sm2.generate_key()
+    return sm2.make_csr(key_pem, cn, list(sans)).decode(), key_pem
+
+
 def tamper(csr_pem):
     """Flip one byte of the signature: still parses, signature fails."""
     der = x509.load_pem_x509_csr(csr_pem.encode()).public_bytes(serialization.Encoding.DER)

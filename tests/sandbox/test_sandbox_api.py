@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import copy
+import subprocess
 
 import pytest
 
 from sandbox_helpers import (JPG_B64, ORG_DOC, PDF, PDF_B64, PERSONAL_DOC, SM2, SSL_DV, SSL_OV_SECTIGO, create_body,
-                      key, make_csr, tamper)
+                      key, make_csr, make_sm2_csr, tamper)
 from wotrus_sandbox.collection import protocol
 
 ENVELOPE = {"isSuccess", "errorMsg", "successMsg", "data", "page"}
@@ -278,13 +279,24 @@ def test_document_signing_products(client, sb, product):
     assert 725 <= (cert.not_valid_after_utc - cert.not_valid_before_utc).days <= 733
 
 
-def test_sm2_product_with_stand_in_keys_and_bound_rsa(client, sb):
+def test_sm2_product_with_real_sm2_keys_and_bound_rsa(client, sb, tmp_path):
     from cryptography import x509
+    from wotrus_sandbox.collection import sm2
     cn = "sm2.example.com"
-    body = create_body(cn=cn, hosts=(), product=SM2)
+    body = create_body(cn=cn, hosts=("www.sm2.example.com",), product=SM2)
     info = body["orderInfoPost"]
-    info["csr_Sign"] = make_csr(cn, [cn], "ec256")
-    info["csr_Encrypt"] = make_csr(cn, [cn], "ec384")
+    sign_csr, sign_key = make_sm2_csr(cn, [cn, "www.sm2.example.com"])
+    enc_csr, enc_key = make_sm2_csr(cn, [cn, "www.sm2.example.com"])
+    info["csr_Sign"], info["csr_Encrypt"] = sign_csr, enc_csr
+    # an ECDSA CSR is no stand-in any more
+    j = refused(client, dict(body, orderInfoPost=dict(info, csr_Sign=make_csr(cn, [cn, "www.sm2.example.com"]))),
+                "must hold an SM2 key")
+    # a tampered SM2 CSR (signature byte flipped) and an SM2 CSR for other names are refused
+    refused(client, dict(body, orderInfoPost=dict(info, csr_Sign=tamper(sign_csr))), "signature does not verify")
+    refused(client, dict(body, orderInfoPost=dict(info, csr_Encrypt=make_sm2_csr(cn, [cn])[0])),
+            "names do not match")
+    # an SM2 CSR as csr_RSA of an SSL product is refused
+    refused(client, create_body(cn=cn, hosts=(), csr=make_sm2_csr(cn, [cn])[0]), "carries an SM2 key")
     j = client.post(protocol.PATH_CREATE, body).json()
     assert j["isSuccess"], j
     sm2_id, rsa_id = j["data"]["orderId"], j["data"]["orderId_RSA"]
@@ -293,24 +305,49 @@ def test_sm2_product_with_stand_in_keys_and_bound_rsa(client, sb):
     d = client.retrieve(sm2_id)["data"]
     sign = x509.load_pem_x509_certificate(d["pem_Sign"].encode())
     enc = x509.load_pem_x509_certificate(d["pem_Encrypt"].encode())
-    assert sign.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature
-    assert enc.extensions.get_extension_for_class(x509.KeyUsage).value.key_agreement
-    assert len(d["chains_Sign"]) == 2 and len(d["chains_Encrypt"]) == 2 and d["pem_RSA"] is None
+    sign_ku = sign.extensions.get_extension_for_class(x509.KeyUsage).value
+    enc_ku = enc.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert sign_ku.digital_signature and not sign_ku.key_agreement
+    assert enc_ku.key_encipherment and enc_ku.key_agreement and not enc_ku.digital_signature
+    assert sign.signature_algorithm_oid.dotted_string == sm2.SM2_WITH_SM3_OID
+    assert d["pem_RSA"] is None
+    # the seeds' order: root first, intermediate last; the root is the sandbox's SM2 root
+    root = open(sb.sm2_roots).read()
+    for field, leaf, key in (("Sign", d["pem_Sign"], sign_key), ("Encrypt", d["pem_Encrypt"], enc_key)):
+        chain = d["chains_" + field]
+        assert len(chain) == 2 and chain[0].strip() == root.strip()
+        assert sm2.issued_by(leaf, chain[1]) and not sm2.issued_by(leaf, chain[0])
+        assert sm2.key_matches(leaf, key)
+        # openssl verify against the SM2 root (CAfile) with the chain as -untrusted
+        (tmp_path / "leaf.pem").write_text(leaf)
+        (tmp_path / "chain.pem").write_text("".join(chain[1:]))
+        proc = subprocess.run(["openssl", "verify", "-CAfile", sb.sm2_roots, "-untrusted",
+                               str(tmp_path / "chain.pem"), str(tmp_path / "leaf.pem")],
+                              capture_output=True, text=True, check=False)
+        assert proc.returncode == 0 and ": OK" in proc.stdout, proc.stdout + proc.stderr
+        # ... and not against the RSA/EC roots
+        assert sm2.verify_chain(leaf, chain[1:], open(sb.roots).read().split("-----END CERTIFICATE-----")[0]
+                                + "-----END CERTIFICATE-----\n") is not None
+    assert not sm2.key_matches(d["pem_Sign"], enc_key)
     assert client.status(rsa_id) == protocol.STATUS_ISSUED
-    # a real SM2 key is refused with a clear sentence
-    # made with: openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:SM2; openssl req -new -sm3 ...
-    sm2_csr = ("-----BEGIN CERTIFICATE REQUEST-----\n"
-               "MIHTMHwCAQAwGjEYMBYGA1UEAwwPc20yLmV4YW1wbGUuY29tMFkwEwYHKoZIzj0C\n"
-               "AQYIKoEcz1UBgi0DQgAEwfn9RkcQT8mmux6Tb1Knyg3wrvpshhiiokwWsueEz1LT\n"
-               "D0G8yTlBPAlmL0Kd8dX0x7p2fIt1K4419LTGjqQEb6AAMAoGCCqBHM9VAYN1A0cA\n"
-               "MEQCIEihKmV1g8kKbPiYyVsVrTk8DGNMbj3sB8cRWmYFnUOkAiA9rZnH4rGx4VBf\n"
-               "dpp0Pa522Ihh1zTg4mT2baSFnfvCmA==\n"
-               "-----END CERTIFICATE REQUEST-----\n")
-    body = create_body(cn=cn, hosts=(), product=SM2, csr="")
+    rsa = client.retrieve(rsa_id)["data"]
+    assert rsa["pem_RSA"] and rsa["pem_Sign"] is None
+    assert sb.mgmt_get("/sm2-roots").strip() == root.strip()
+
+
+def test_sm2_create_without_encrypt_csr_certifies_the_signing_key(client, sb):
+    from wotrus_sandbox.collection import sm2
+    cn = "sm2only.example.com"
+    body = create_body(cn=cn, hosts=(), product=SM2)
     body["orderInfoPost"].pop("csr_RSA")
-    body["orderInfoPost"]["csr_Sign"] = sm2_csr
-    j = refused(client, body, "carries an SM2 key")
-    assert "cryptography library has no SM2" in j["errorMsg"]
+    body["orderInfoPost"]["csr_Sign"], key = make_sm2_csr(cn, [cn])
+    j = client.post(protocol.PATH_CREATE, body).json()
+    assert j["isSuccess"], j
+    oid = j["data"]["orderId"]
+    assert not j["data"]["orderId_RSA"]
+    sb.mgmt_post("/orders/%s/state" % oid, {"status": "issued"})
+    d = client.retrieve(oid)["data"]
+    assert sm2.key_matches(d["pem_Sign"], key) and sm2.key_matches(d["pem_Encrypt"], key)
 
 
 # -- cancel ---------------------------------------------------------------------------

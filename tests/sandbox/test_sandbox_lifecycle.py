@@ -14,7 +14,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from sandbox_helpers import JPG_B64, PDF_B64, SM2, SSL_DV, SSL_OV_SECTIGO, create_body, make_csr
+from sandbox_helpers import (JPG_B64, PDF_B64, SM2, SSL_DV, SSL_OV_SECTIGO, create_body, make_csr, make_sm2_csr,
+                             tamper)
 from wotrus_sandbox.collection import protocol
 from wotrus_sandbox.testing import SandboxError
 
@@ -160,21 +161,29 @@ def test_reissue_sm2_needs_encrypt_csr_and_proof(client, sb):
     cn = "sm2re.example.com"
     body = create_body(cn=cn, hosts=(), product=SM2)
     body["orderInfoPost"].pop("csr_RSA")
-    body["orderInfoPost"]["csr_Sign"] = make_csr(cn)
+    body["orderInfoPost"]["csr_Sign"] = make_sm2_csr(cn, [cn])[0]
     oid = client.post(protocol.PATH_CREATE, body).json()["data"]["orderId"]
     sb.mgmt_post("/orders/%s/state" % oid, {"status": "issued"})
-    base = {"orderID": oid, "csr": make_csr(cn), "reason": "x", "fileType": ".pdf", "fileContent": PDF_B64}
+    sign_csr, sign_key = make_sm2_csr(cn, [cn])
+    enc_csr, enc_key = make_sm2_csr(cn, [cn])
+    base = {"orderID": oid, "csr": sign_csr, "reason": "x", "fileType": ".pdf", "fileContent": PDF_B64}
     j = client.post(protocol.PATH_REISSUE, base).json()
     assert j["isSuccess"] is False and "csR_Encrypt is required" in j["errorMsg"]
-    j = client.post(protocol.PATH_REISSUE, dict(base, csR_Encrypt=make_csr(cn, kind="ec384"), fileType=None,
-                                         fileContent=None)).json()
+    j = client.post(protocol.PATH_REISSUE, dict(base, csR_Encrypt=enc_csr, fileType=None, fileContent=None)).json()
     assert j["isSuccess"] is False and "filetype is required" in j["errorMsg"].lower()
-    j = client.post(protocol.PATH_REISSUE, dict(base, csR_Encrypt=make_csr(cn, kind="ec384"))).json()
+    j = client.post(protocol.PATH_REISSUE, dict(base, csR_Encrypt=tamper(enc_csr))).json()
+    assert j["isSuccess"] is False and "signature does not verify" in j["errorMsg"]
+    j = client.post(protocol.PATH_REISSUE, dict(base, csR_Encrypt=make_csr(cn, [cn], kind="ec384"))).json()
+    assert j["isSuccess"] is False and "must hold an SM2 key" in j["errorMsg"]
+    j = client.post(protocol.PATH_REISSUE, dict(base, csR_Encrypt=enc_csr)).json()
     assert j["isSuccess"], j
     new = j["data"]["newOrderID"]
     sb.mgmt_post("/orders/%s/state" % new, {"status": "issued"})
     d = client.retrieve(new)["data"]
-    assert d["pem_Sign"] and d["pem_Encrypt"]
+    from wotrus_sandbox.collection import sm2
+    assert sm2.key_matches(d["pem_Sign"], sign_key) and sm2.key_matches(d["pem_Encrypt"], enc_key)
+    for leaf in (d["pem_Sign"], d["pem_Encrypt"]):
+        assert sm2.verify_chain(leaf, d["chains_Sign"][1:], open(sb.sm2_roots).read()) is None
     assert all(c["revoked_at"] for c in sb.mgmt_get("/orders/" + oid)["certificates"])
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import pathlib
 import stat
 import subprocess
 import sys
@@ -114,7 +115,8 @@ def test_endpoints_json_is_the_line_printed_on_stdout(tmp_path):
         info = json.loads(line)
         assert (tmp_path / "endpoints.json").read_text() == line
         assert info["pid"] == proc.pid and info["api_url"].startswith("https://127.0.0.1:")
-        assert set(info) == {"api_url", "mgmt_url", "pid", "roots", "sub_apps"}
+        assert set(info) == {"api_url", "mgmt_url", "pid", "roots", "sm2_roots", "sub_apps"}
+        assert pathlib.Path(info["sm2_roots"]).read_text().count("BEGIN CERTIFICATE") == 1
     finally:
         proc.terminate()
         proc.wait(30)

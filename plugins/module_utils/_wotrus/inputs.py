@@ -30,6 +30,7 @@ except ImportError:  # pragma: no cover - reported by the modules
     x509 = None
     CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
 
+from ansible_collections.wotrus.pki.plugins.module_utils import _sm2
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import protocol
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
 
@@ -66,8 +67,10 @@ class Csr:
 
     @property
     def key_type(self):
-        """``rsa``, ``ec``, ``ed25519``/``ed448``, ``dsa``, or ``other`` (a key cryptography
-        cannot load: SM2)."""
+        """``rsa``, ``ec``, ``ed25519``/``ed448``, ``dsa``, ``sm2``, or ``other`` (a key
+        cryptography cannot load)."""
+        if _sm2.is_sm2(self.pem):
+            return "sm2"
         try:
             key = self.obj.public_key()
         except (UnsupportedAlgorithm, ValueError):
@@ -80,11 +83,13 @@ class Csr:
         return "other"
 
     def public_key_der(self):
+        if _sm2.is_sm2(self.pem):
+            return _sm2.public_key(self.pem)  # cryptography cannot load SM2 keys; OpenSSL reads it
         try:
             return self.obj.public_key().public_bytes(
                 serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
         except (UnsupportedAlgorithm, ValueError):
-            # SM2 keys: cryptography cannot load them; hash the CSR instead.
+            # a key type neither reads: hash the CSR instead.
             return self.obj.public_bytes(serialization.Encoding.DER)
 
     def public_key_sha256(self):
@@ -105,8 +110,9 @@ def read_text_file(path, option):
 
 
 def load_csr(text, option, require_signature=True):
-    """Parse a PEM CSR and check its signature. SM2 CSRs (which cryptography
-    cannot verify) are accepted after a structural parse."""
+    """Parse a PEM CSR and check its signature. SM2-with-SM3 signatures, which cryptography
+    cannot verify, are checked by OpenSSL (``_sm2``); without an OpenSSL that does SM2 the
+    error says what to install."""
     if text is None or not str(text).strip():
         raise InputError(option, "is empty")
     text = str(text).strip() + "\n"
@@ -116,10 +122,19 @@ def load_csr(text, option, require_signature=True):
         obj = x509.load_pem_x509_csr(text.encode("utf-8"))
     except (ValueError, TypeError) as exc:
         raise InputError(option, "does not parse as a PEM certificate signing request (%s)" % exc)
-    try:
-        valid = obj.is_signature_valid
-    except (UnsupportedAlgorithm, ValueError):
-        valid = True  # SM2 and other algorithms cryptography does not implement
+    if _sm2.is_sm2(text):
+        if not require_signature:
+            return Csr(text, obj)
+        try:
+            valid = _sm2.csr_signature_ok(text)
+        except _sm2.Sm2Error as exc:
+            raise InputError(option, "is an SM2 CSR, and its signature cannot be checked here: %s" % exc)
+    else:
+        try:
+            valid = obj.is_signature_valid
+        except (UnsupportedAlgorithm, ValueError):
+            raise InputError(option, "the CSR's signature algorithm (%s) is not supported: give an RSA, ECDSA or "
+                                     "SM2 CSR" % obj.signature_algorithm_oid.dotted_string)
     if require_signature and not valid:
         raise InputError(option, "the CSR's signature does not verify; make the CSR again from its key")
     return Csr(text, obj)
