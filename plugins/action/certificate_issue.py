@@ -196,12 +196,13 @@ class Issue:
                 self.say("reissue of order %s -> %s order %s" % (
                     self.status["order_id"], "new" if out["created"] else "existing", order_id))
             else:
+                api_url = engine.connection_settings(api_url=self.args["api_url"])["api_url"]
                 out = engine.create(client, request,
-                                    fetch_first=engine.issued_at_once_hint(client.api_url, request.product_id))
+                                    fetch_first=engine.issued_at_once_hint(api_url, request.product_id))
                 order_id = out["order_id"]
                 if out.get("created"):
                     # Remember for the next Create of this product whether it was issued at once.
-                    engine.remember_issued_at_once(client.api_url, request.product_id, bool(out.get("pems")) or
+                    engine.remember_issued_at_once(api_url, request.product_id, bool(out.get("pems")) or
                                                    out.get("status") == protocol.STATUS_ISSUED)
                 if out["created"]:
                     self.say("order %s placed (%s, %d months, idempotence id %s)" % (

@@ -20,6 +20,8 @@ description:
     at their own call.
 author:
   - wotrus.pki contributors (@wotrus)
+extends_documentation_fragment:
+  - wotrus.pki.attributes.platform_controller
 options:
   api_url:
     description: The API address, C(certificate_api_url); unset means E(WOTRUS_API_URL), else the production URL.
