@@ -80,7 +80,9 @@ idempotence id: it claims it by creating a file with O_EXCL in
 entries kept a day). Twenty concurrent runs with one key give one order and
 exactly one ``changed``. Runs on different machines each claim on their own
 machine; keep a record (``record_path``, or the role's order record) to make
-re-runs adopt with no Create at all.
+re-runs adopt with no Create at all. With ``fetch_first`` an order issued at
+once is not read (its certificate is fetched instead): there is no createTime
+then, and the claim alone decides.
 """
 
 from __future__ import annotations
