@@ -59,8 +59,9 @@ EXAMPLES = r'''
 - name: Prove the token before any key is made
   wotrus.pki.certificate_credentials:
     api_url: https://restapi.wosign.com
-    api_token: "{{ vault_wotrus_token }}"
+    api_token: "{{ wotrus_token }}"
   run_once: true
+  register: credentials
 '''
 
 RETURN = r'''
