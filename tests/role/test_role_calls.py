@@ -10,6 +10,8 @@ import subprocess
 from conftest import GROUP_VARS, PRODUCT
 
 CALLS_CERT = """\
+# Every file under /etc/ssl/test-host: the default certificate_dir must stay absent (test_role_dirs).
+certificate_dir: /etc/ssl/test-host
 certificate_list:
   - name: calls
     common_name: "{{ test_host_server_name }}"

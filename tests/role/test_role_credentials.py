@@ -17,6 +17,8 @@ from conftest import GROUP_VARS, PRODUCT
 
 PROBE = "GET /v1/Order/{id}"
 CRED_CERT = """\
+# Every file under /etc/ssl/test-host: the default certificate_dir must stay absent (test_role_dirs).
+certificate_dir: /etc/ssl/test-host
 certificate_list:
   - name: cred
     common_name: "{{{{ test_host_server_name }}}}"
