@@ -124,7 +124,7 @@ reliability-fast: $(STAMP)
 
 # Figures, not pass/fail: not part of `make test`.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/python tools/demo.py --state-dir $(TMP)/demo

@@ -196,8 +196,14 @@ class Issue:
                 self.say("reissue of order %s -> %s order %s" % (
                     self.status["order_id"], "new" if out["created"] else "existing", order_id))
             else:
-                out = engine.create(client, request)
+                api_url = engine.connection_settings(api_url=self.args["api_url"])["api_url"]
+                out = engine.create(client, request,
+                                    fetch_first=engine.issued_at_once_hint(api_url, request.product_id))
                 order_id = out["order_id"]
+                if out.get("created"):
+                    # Remember for the next Create of this product whether it was issued at once.
+                    engine.remember_issued_at_once(api_url, request.product_id, bool(out.get("pems")) or
+                                                   out.get("status") == protocol.STATUS_ISSUED)
                 if out["created"]:
                     self.say("order %s placed (%s, %d months, idempotence id %s)" % (
                         order_id, self.due, request.month, request.idempotence_id))
@@ -213,16 +219,17 @@ class Issue:
                 rec.pop("reissued_from", None)
             result.update(changed=True, order_id=order_id, record=rec, state="pending")
             first_look = out["order"]
+            pems = out.get("pems")
         else:  # resume
             order_id = self.status["order_id"]
             rec = self.base_record()
             result.update(order_id=order_id, record=rec, state="pending", idempotence_id=rec.get("idempotence_id"))
             client = self.connect()
             self.say("resuming order %s (%s)" % (order_id, rec.get("status") or "status unknown"))
-            first_look = None
-        self.wait_and_fetch(client, order_id, rec, result, first_look)
+            first_look = pems = None
+        self.wait_and_fetch(client, order_id, rec, result, first_look, pems)
 
-    def wait_and_fetch(self, client, order_id, rec, result, first_look):
+    def wait_and_fetch(self, client, order_id, rec, result, first_look, pems=None):
         args = self.args
         timeout = float(args["wait_timeout"])
         dcv = dict(published=None)  # the DCV files published by this task, once they are
@@ -265,7 +272,7 @@ class Issue:
             self.timed_out(order_id, rec, result, waited, timeout)
             return
         self.dcv_remove(rec, result)
-        facts = engine.fetch(client, order_id, csr=args["csr"])
+        facts = engine.fetch(client, order_id, csr=args["csr"], pems=pems)
         result.update(state="issued", certificate=facts["certificate"], chain=facts["chain"],
                       fullchain=facts["fullchain"], root=facts["root"], serial=facts["serial_number"],
                       not_after=facts["not_after"], chain_complete=facts["chain_complete"])

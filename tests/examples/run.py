@@ -55,7 +55,7 @@ BIN = os.path.dirname(sys.executable)
 # The order a reader would follow: order, wait, fetch; then the role's modules.
 ORDER = [
     "wotrus_order", "wotrus_order_info", "wotrus_certificate", "wotrus_notify", "wotrus_reissue", "wotrus_revoke",
-    "certificate_preflight", "certificate_status", "certificate_issue", "certificate_deploy", "certificate_report_read",
+    "certificate_preflight", "certificate_credentials", "certificate_status", "certificate_issue", "certificate_deploy", "certificate_report_read",
     "sectigo_order_status", "certificate_dcv_file", "sectigo_order_documents", "jintong_order_cancel",
 ]
 PATHS = re.compile(r"""(?<=[\s"'\[])/(etc|var|srv)/""")

@@ -184,8 +184,12 @@ def test_killed_after_create_resumes_the_same_orders(role_env):
     sb = env.sandbox
     orders_before = len(sb.mgmt_get("/orders"))
     creates = sb.mgmt_get("/counts")["POST /v1/Order/Create"]
-    # Every order read blocks for a while, so the run sits right after its Create calls.
-    sb.mgmt_post("/faults", {"endpoint": "GET /v1/Order/{id}", "kind": "slow", "delay": 20, "count": len(env.hosts)})
+    # Every order read and certificate fetch blocks for a while, so the run sits right after its
+    # Create calls (one read more: the play's credential check, before any Create).
+    sb.mgmt_post("/faults", {"endpoint": "GET /v1/Order/{id}", "kind": "slow", "delay": 20,
+                             "count": len(env.hosts) + 1})
+    sb.mgmt_post("/faults", {"endpoint": "GET /v1/Certificate/RetrievePem", "kind": "slow", "delay": 20,
+                             "count": len(env.hosts)})
     cmd = env.command("site.yml", {"certificate_renew_before_days": 400})
     proc = subprocess.Popen(cmd, cwd=str(env.work), env=env.env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)

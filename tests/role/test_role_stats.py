@@ -135,9 +135,12 @@ def test_second_run_is_unchanged_with_one_task_more_and_no_api_call(role_env, st
         na = datetime.datetime.strptime(e["not_after"], "%Y-%m-%dT%H:%M:%SZ")
         ro = datetime.datetime.strptime(e["renew_on"], "%Y-%m-%dT%H:%M:%SZ")
         assert na - ro == datetime.timedelta(days=30)
-        # Argument spec, preflight, status, summary; the include of the due steps is skipped.
+        # Argument spec, preflight, status, summary; the credential check (run_once) and the include
+        # of the due steps are skipped.
         s = doc["stats"][h["name"]]
-        assert (s["ok"], s["changed"], s["skipped"], s["failures"]) == (4, 0, 1, 0), s
+        assert (s["ok"], s["changed"], s["failures"]) == (4, 0, 0) and s["skipped"] in (1, 2), s
+    # The skipped run_once check counts on the host that ran it (Ansible may also count it on the others).
+    assert any(doc["stats"][h["name"]]["skipped"] == 2 for h in env.hosts)
 
 
 def test_spread_check_mode_says_when_each_renews(role_env):

@@ -19,15 +19,27 @@ Connection::
         Unset values come from the environment (ENV: WOTRUS_API_URL,
         WOTRUS_API_TOKEN, WOTRUS_CA_PATH), the one place they are read.
 
+Proving the credentials (one read call, nothing changes)::
+
+    check_credentials(client) -> dict
+        GET of an order that cannot exist (PROBE_ORDER_ID): HTTP 401 raises AuthError,
+        a TLS trust failure TransportError (from the client); any other answer (the API's
+        "order not found") proves the token and the TLS trust. The role makes it once per
+        play before the first key (certificate_credentials).
+
 Placing or adopting an order::
 
     CreateRequest(product_id, common_name, hosts, month, csr=None, organization=None,
                   documents=None, idempotence_id=None, binding=None, ...)
         checked inputs -> ``.body`` and ``.idempotence_id`` (given, or derived
         from stable inputs: orders.derive_idempotence_id).
-    create(client, request, check_mode=False, record=None) -> dict
+    create(client, request, check_mode=False, record=None, fetch_first=False) -> dict
         adopts the recorded order (GET) when ``record`` holds the request's
-        idempotence id; otherwise sends Create (retried with the same id).
+        idempotence id; otherwise sends Create (retried with the same id) and reads
+        the order, or with ``fetch_first`` tries RetrievePem first (``pems`` in the
+        result when issued at once: Create + RetrievePem, 2 calls per certificate).
+    issued_at_once_hint(api_url, product_id) / remember_issued_at_once(api_url, product_id, issued)
+        this machine's memory of whether the product's last order was issued at once.
     adopt(client, order_id) -> dict
 
 Reissue, revoke, cancel (each with its plan: what the order's state allows)::
@@ -68,7 +80,9 @@ idempotence id: it claims it by creating a file with O_EXCL in
 entries kept a day). Twenty concurrent runs with one key give one order and
 exactly one ``changed``. Runs on different machines each claim on their own
 machine; keep a record (``record_path``, or the role's order record) to make
-re-runs adopt with no Create at all.
+re-runs adopt with no Create at all. With ``fetch_first`` an order issued at
+once is not read (its certificate is fetched instead): there is no createTime
+then, and the claim alone decides.
 """
 
 from __future__ import annotations
@@ -123,6 +137,26 @@ def validate_certs_warning(ca_path=None):
     if ca_path:
         msg += " (ca_path %s is ignored while validate_certs is false)" % ca_path
     return msg
+
+
+# -- credentials ------------------------------------------------------------
+# An order ID no order has: the probe's GET can only answer "not found" (or 401).
+PROBE_ORDER_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def check_credentials(client):
+    """One read call that proves the token and the TLS trust; see the module docstring.
+
+    Returns ``{"checked": True, "answer": "not found"|"found", "request_id": ...}``. Raises
+    AuthError (HTTP 401), TransportError (TLS, network, 5xx), InputError (bad settings)."""
+    try:
+        answer = client.get(client.order_path(PROBE_ORDER_ID), what="check the API token (read a probe order)")
+    except ApiError as err:
+        if err.status == 401:
+            raise
+        # The token passed the check: the API only says the order is not there.
+        return dict(checked=True, answer="not found", request_id=err.request_id)
+    return dict(checked=True, answer="found", request_id=answer.request_id)
 
 
 # -- who created the order ----------------------------------------------------
@@ -228,14 +262,19 @@ def adopt(client, order_id, **extra):
     return result
 
 
-def create(client, request, check_mode=False, record=None, clock=time.time, claims=claim):
+def create(client, request, check_mode=False, record=None, clock=time.time, claims=claim, fetch_first=False):
     """Create the order of ``request`` unless it exists; see the module docstring.
 
     Returns ``adopt``'s facts plus ``created`` (this run made it), ``existing``
     (a Create returned an order that was there before), ``idempotence_id``,
     ``order_id_main`` / ``order_id_rsa``, ``record`` (a new record for the order)
     and ``warnings``. In check mode without a recorded order nothing is sent:
-    ``changed`` and ``created`` are predicted true and there is no ``order_id``."""
+    ``changed`` and ``created`` are predicted true and there is no ``order_id``.
+
+    ``fetch_first``: after Create, try RetrievePem before reading the order. When the
+    order was issued at once the result carries ``pems`` (pass them to ``fetch``: no
+    further call) and the certificate costs 2 calls; otherwise the order is read as
+    usual (one call more). Callers set it from ``issued_at_once_hint``."""
     recorded = records.order_for(record, request.idempotence_id)
     if recorded:
         return adopt(client, recorded, idempotence_id=request.idempotence_id, existing=True, warnings=[],
@@ -245,7 +284,15 @@ def create(client, request, check_mode=False, record=None, clock=time.time, clai
                     warnings=[], record=None)
     started = clock()
     answer = orders.create_order(client, request.body)
-    order = orders.get_order(client, answer.order_id)
+    pems = None
+    if fetch_first:
+        pems = _retrieve_if_issued(client, answer.order_id)
+    if pems is not None:
+        # Issued at once: RetrievePem was the first look (2 calls in all). The order has no
+        # createTime then: the claim alone decides who says "created".
+        order = {"id": answer.order_id, "status": protocol.STATUS_ISSUED}
+    else:
+        order = orders.get_order(client, answer.order_id)
     made = _made_by_this_run(order, answer.order_id, request.idempotence_id, started, claims)
     warnings = []
     if not made and request.derived:
@@ -257,7 +304,62 @@ def create(client, request, check_mode=False, record=None, clock=time.time, clai
                   idempotence_id=request.idempotence_id, warnings=warnings,
                   record=request.new_record(answer.order_id, answer.order_id_rsa))
     result.update(order_facts(order))
+    if pems is not None:
+        result["pems"] = pems
     return result
+
+
+def _retrieve_if_issued(client, order_id):
+    """RetrievePem right after Create: the PEMs when the order was issued at once, None when
+    the API says it has none yet (any refusal but HTTP 401)."""
+    try:
+        return certificates.retrieve(client, order_id)
+    except NotIssuedYet:
+        return None
+    except ApiError as err:
+        if err.status == 401:
+            raise
+        return None
+
+
+# -- the issued-at-once hint --------------------------------------------------
+# Whether the last order of a product (at an API URL) was issued at once, remembered on this
+# machine (next to the claims): when it was, the next Create of that product tries RetrievePem
+# first (2 calls for a certificate issued at once); when it was not, the order is read first as
+# before, so an order that waits costs no call more. A wrong hint costs one call and is cleared.
+HINT_KEEP_SECONDS = 7 * 86400
+
+
+def _hint_path(api_url, product_id, directory=None):
+    name = hashlib.sha256(("%s\n%s" % (api_url, str(product_id).upper())).encode("utf-8")).hexdigest()[:40]
+    return os.path.join(directory or claims_dir(), "instant-" + name)
+
+
+def issued_at_once_hint(api_url, product_id, directory=None, now=None):
+    """True when this machine saw the last order of ``product_id`` at ``api_url`` issued at once
+    (within HINT_KEEP_SECONDS)."""
+    try:
+        info = os.lstat(_hint_path(api_url, product_id, directory))
+    except OSError:
+        return False
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+        return False
+    return (time.time() if now is None else now) - info.st_mtime <= HINT_KEEP_SECONDS
+
+
+def remember_issued_at_once(api_url, product_id, issued, directory=None):
+    """Keep (``issued``) or clear the hint; never fails (a hint is only an optimisation)."""
+    path = _hint_path(api_url, product_id, directory)
+    try:
+        if issued:
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
+            os.close(fd)
+            os.utime(path)
+        else:
+            os.unlink(path)
+    except OSError:
+        pass
 
 
 # -- reissue ------------------------------------------------------------------
@@ -451,7 +553,7 @@ def _describe(kind, pems, order_id):
         raise TransportError("the %s certificate of order %s cannot be read: %s" % (kind, order_id, exc))
 
 
-def fetch(client, order_id, csr=None, wait_timeout=0.0, sleep=time.sleep, clock=time.monotonic):
+def fetch(client, order_id, csr=None, wait_timeout=0.0, sleep=time.sleep, clock=time.monotonic, pems=None):
     """The certificate of an issued (or revoked, or pendingRevoke) order: RetrievePem,
     retried while an issued order has no PEM yet (up to ``wait_timeout`` seconds), the
     chain ordered by signatures, and, when ``csr`` (PEM) is given, the check that the
@@ -459,10 +561,11 @@ def fetch(client, order_id, csr=None, wait_timeout=0.0, sleep=time.sleep, clock=
 
     Returns the primary certificate's facts (_x509.describe: ``certificate``, ``chain``,
     ``fullchain``, ``root``, ``chain_complete``, ``serial_number``, ``not_after``, ...)
-    plus ``sign`` / ``encrypt`` facts for SM2 pairs and ``kinds`` (present kinds)."""
+    plus ``sign`` / ``encrypt`` facts for SM2 pairs and ``kinds`` (present kinds).
+    ``pems`` (from ``create(fetch_first=True)``) are used instead of a call."""
     deadline = clock() + float(wait_timeout or 0)
     delay = 5.0
-    while True:
+    while pems is None:
         try:
             pems = certificates.retrieve(client, order_id)
             break

@@ -1,0 +1,102 @@
+"""Wrong or missing credentials fail the play once, before any host changes: the role's one
+read call (certificate_credentials, run_once) meets HTTP 401 before the first key or CSR is
+made; no Create reaches the sandbox; in check mode too; the token never shows at -vvvv.
+A re-run with nothing due makes no API call at all (the check runs only when something is due).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import GROUP_VARS, PRODUCT
+
+PROBE = "GET /v1/Order/{id}"
+CRED_CERT = """\
+# Every file under /etc/ssl/test-host: the default certificate_dir must stay absent (test_role_dirs).
+certificate_dir: /etc/ssl/test-host
+certificate_list:
+  - name: cred
+    common_name: "{{{{ test_host_server_name }}}}"
+    key_type: ecdsa
+    key_size: 256
+    cert_path: /etc/ssl/test-host/cred-{tag}.crt
+    key_path: /etc/ssl/test-host/cred-{tag}.key
+"""
+
+
+def inventory(env, tag):
+    inv = env.work / ("inventory-cred-" + tag)
+    shutil.rmtree(inv, ignore_errors=True)
+    (inv / "group_vars").mkdir(parents=True)
+    shutil.copy(env.inventory, inv / "hosts.ini")
+    group_vars = GROUP_VARS.format(api_url=env.sandbox.api_url, roots=env.sandbox.roots, product=PRODUCT)
+    group_vars = group_vars[:group_vars.index("certificate_list:")] + CRED_CERT.format(tag=tag)
+    (inv / "group_vars" / "wotrus_certificate_hosts.yml").write_text(group_vars)
+    return inv
+
+
+def run(env, inv, token, check, environ_token=None):
+    cmd = env.command("site.yml")
+    cmd[cmd.index("-i") + 1] = str(inv / "hosts.ini")
+    vars_file = inv / "token.json"
+    vars_file.write_text(json.dumps({"certificate_api_token": token}))
+    vars_file.chmod(0o600)
+    cmd += ["-e", "@" + str(vars_file), "-vvvv"] + (["--check"] if check else [])
+    run_env = env.env()
+    if environ_token is None:
+        run_env.pop("WOTRUS_API_TOKEN", None)
+    else:
+        run_env["WOTRUS_API_TOKEN"] = environ_token
+    return subprocess.run(cmd, cwd=str(env.work), env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=300)
+
+
+def cred_files(env):
+    found = []
+    for h in env.hosts:
+        found += [str(p) for p in (env.host_file(h, "/etc/ssl/test-host/x").parent).glob("cred-*")]
+    return found
+
+
+@pytest.mark.parametrize("check", [True, False], ids=["check_mode", "run"])
+def test_wrong_token_fails_the_play_once_before_any_key(role_env, check):
+    env = role_env
+    assert len(env.hosts) >= 2
+    tag = "check" if check else "run"
+    inv = inventory(env, tag)
+    sentinel = "tk_SENTINEL_wrong_%s" % secrets.token_hex(8)
+    before = env.counts()
+    proc = run(env, inv, sentinel, check)
+    (env.work / ("cred-%s.log" % tag)).write_text(proc.stdout)
+    after = env.counts()
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    # One read call for the whole play, refused; nothing else reached the API.
+    assert after["total"] - before["total"] == 1, (before, after)
+    assert after.get(PROBE, 0) - before.get(PROBE, 0) == 1
+    assert after.get("POST /v1/Order/Create", 0) == before.get("POST /v1/Order/Create", 0)
+    # The check failed once (run_once), with a message naming the variable.
+    assert proc.stdout.count("certificate_api_token was refused by the WoTrus API") >= 1
+    assert len([line for line in proc.stdout.splitlines()
+                if line.startswith("fatal:") and "Prove the API token" in line]) <= 1
+    task_out = proc.stdout.split("TASK [wotrus.pki.certificate : Prove the API token")[1].split("TASK [")[0]
+    assert task_out.count("fatal: [") == 1, task_out
+    # No key, CSR or certificate on any host.
+    assert cred_files(env) == []
+    # The token never shows.
+    assert sentinel not in proc.stdout
+
+
+def test_missing_token_fails_naming_the_variable(role_env):
+    env = role_env
+    inv = inventory(env, "missing")
+    before = env.counts()
+    proc = run(env, inv, "", False)
+    assert proc.returncode != 0
+    assert "certificate_api_token" in proc.stdout and "is empty" in proc.stdout
+    assert env.counts()["total"] == before["total"]
+    assert cred_files(env) == []
