@@ -24,7 +24,7 @@ description:
     change and the order, which is left as it is (cancel it with M(wotrus.pki.wotrus_order) O(wotrus.pki.wotrus_order#module:state=absent)).
   - This is all a run does for a certificate that is not due, so such a run makes no API call and changes
     nothing.
-  - When something is due (and not in check mode), the same run makes what the order needs on the host: the
+  - When something is due (and not in check mode), the same run makes what the order needs on the host, the
     missing directories (0755), the staged key at O(staged_key_path) and the CSR beside it (RV(staged_csr_path)),
     and returns the CSR in RV(csr). The key is made with the C(cryptography) library (RSA of at least 2048 bits
     or ECDSA on P-256 or P-384, O(key_type), O(key_size), O(curve)) and written with mode C(0600) from the
@@ -107,7 +107,7 @@ options:
   csr_subject_alt_names:
     description:
       - The subjectAltName of the CSR, typed (C(DNS:www.example.com), C(IP:192.0.2.1)), as the role's preflight
-        gives them. Empty: the common name as a DNS name.
+        gives them; empty, the common name as a DNS name.
     type: list
     elements: str
     default: []
