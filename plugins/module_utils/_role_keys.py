@@ -81,8 +81,8 @@ def _single_key(module, p, status, check_mode):
     else:
         key = _x509.load_private_key(_files.read(status["csr_key_path"]))
         if key is None:
-            raise HostStepError("key_path: %s holds no unencrypted private key to make the CSR with (key_rotation "
-                            "never)" % status["csr_key_path"])
+            raise HostStepError("key_path: %s holds no unencrypted private key to make the CSR with "
+                                "(key_rotation never)" % status["csr_key_path"])
     csr_path = status["staged_csr_path"]
     csr = _files.read(csr_path)
     if csr is None or not _x509.csr_matches(csr, key, p["common_name"], p["csr_subject_alt_names"]):
