@@ -406,8 +406,6 @@ import sys
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wotrus.pki.plugins.module_utils import _files
-from ansible_collections.wotrus.pki.plugins.module_utils import _role_keys as role_keys
 from ansible_collections.wotrus.pki.plugins.module_utils import _role_status as role_status
 from ansible_collections.wotrus.pki.plugins.module_utils import _x509
 
@@ -461,6 +459,10 @@ def main():
     result = role_status.compute_status(params)
     result["missing_dirs"] = role_status.missing_dirs(
         [params["cert_path"], params["key_path"], params["record_path"]] + params["other_paths"] + params["output_paths"])
+    # Imported only now: the file writer needs Python 3.7 (dataclasses), and a Python 3.6 host must get the
+    # refusal above, not an ImportError.
+    from ansible_collections.wotrus.pki.plugins.module_utils import _files
+    from ansible_collections.wotrus.pki.plugins.module_utils import _role_keys as role_keys
     try:
         made = role_keys.prepare(module, params, result)
     except (role_keys.HostStepError, _files.FileError, ValueError) as exc:
