@@ -315,6 +315,16 @@ made:
   type: list
   elements: str
   returned: success
+key_made:
+  sample: true
+  description: Whether a new staged key was made (or, in check mode, would be).
+  type: bool
+  returned: success
+key_why:
+  sample: "its curve is secp256r1, not secp384r1"
+  description: Why a new staged key was made (none yet, another type, size or curve, the key in use).
+  type: str
+  returned: when RV(key_made) is true
 made_dirs:
   sample: ["/etc/ssl/wotrus"]
   description: The directories this run made (of RV(missing_dirs)).
