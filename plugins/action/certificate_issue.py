@@ -175,7 +175,7 @@ class Issue:
         if self.due in role_status.DUE_WITH_CSR:
             if not self.args["csr"]:
                 if self.check_mode:
-                    # In check mode openssl_csr makes no CSR when there is none yet: predict from the
+                    # In check mode certificate_status makes no CSR when there is none yet: predict from the
                     # status alone; no API call.
                     result.update(changed=True, state="would_order", msg="%s: would %s (%s)" % (
                         self.label, self.what(), self.status.get("why")))

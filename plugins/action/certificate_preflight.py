@@ -308,7 +308,7 @@ class Checker:
         return dict(
             name=name, common_name=cn, subject_alt_names=clean, csr_subject_alt_names=inputs.typed_names(names),
             key_type=key_type, key_size=key_size,
-            openssl_type="RSA" if key_type == "rsa" else "ECC", curve=CURVES.get(key_size) if key_type == "ecdsa" else None,
+            curve=CURVES.get(key_size) if key_type == "ecdsa" else None,
             product_id=product, month=month, organization=org,
             cert_path=cert_path, key_path=key_path, chain_path=chain_path, fullchain_path=fullchain_path,
             record_path=record_path,

@@ -261,6 +261,34 @@ def replace_symlink(path, target, module=None):
     fsync_dir(directory)
 
 
+def make_dirs(directories, mode=0o755):
+    """Make each directory of ``directories`` that does not exist, with its missing parents, each
+    with ``mode`` (as ``ansible.builtin.file state=directory`` does). Returns those made, parents
+    first. Raises FileError (option ``directory``)."""
+    made = []
+    for directory in directories:
+        directory = os.path.abspath(directory)
+        todo = []
+        while directory and not os.path.isdir(directory):
+            todo.append(directory)
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+        for one in reversed(todo):
+            try:
+                os.mkdir(one, mode)
+                os.chmod(one, mode)  # a directory, not a secret: the umask may have taken bits away
+            except FileExistsError:
+                if not os.path.isdir(one):
+                    raise FileError("directory", "%s exists and is not a directory" % one) from None
+                continue
+            except OSError as exc:
+                raise FileError("directory", "could not make %s (%s)" % (one, exc.strerror or exc)) from None
+            made.append(one)
+    return made
+
+
 def differs(path, data, attrs):
     """Whether writing would change ``path``: its bytes, or the mode, owner or group asked for."""
     try:

@@ -45,6 +45,7 @@ kind of encryption is kept as it is (``pkcs12_bytes``'s ``existing``).
 
 import base64
 import datetime
+import ipaddress
 import re
 import sys
 import traceback
@@ -320,6 +321,113 @@ def public_key_of(pem_or_obj, password=None):
 def key_matches(a, b, password=None):
     """True when two of (certificate, CSR, private key, public key) hold the same key."""
     return public_key_of(a, password) == public_key_of(b, password)
+
+
+# -- new keys and CSRs (certificate_status makes them on the host) -----------------
+# What community.crypto's openssl_privatekey and openssl_csr checked, kept here: RSA of at least
+# RSA_MIN_BITS with public exponent 65537, ECDSA on a named curve of EC_CURVES; an existing key of
+# another type, size or curve is not used (key_mismatch); a CSR is signed with SHA-256.
+RSA_MIN_BITS = 2048
+RSA_PUBLIC_EXPONENT = 65537
+EC_CURVES = {"secp256r1": 256, "secp384r1": 384}
+
+
+def key_spec_problem(key_type, key_size=None, curve=None):
+    """Why a key of this type, size and curve must not be made (a sentence naming the option), or None."""
+    if key_type == "rsa":
+        if not isinstance(key_size, int) or isinstance(key_size, bool) or key_size < RSA_MIN_BITS:
+            return "key_size: an RSA key must have at least %d bits, got %r" % (RSA_MIN_BITS, key_size)
+        return None
+    if key_type == "ecdsa":
+        if curve not in EC_CURVES:
+            return "curve: must be one of %s for an ECDSA key, got %r" % (", ".join(sorted(EC_CURVES)), curve)
+        return None
+    return "key_type: must be rsa or ecdsa, got %r" % (key_type,)
+
+
+def _curve(name):
+    return {"secp256r1": ec.SECP256R1, "secp384r1": ec.SECP384R1}[name]()
+
+
+def generate_private_key(key_type, key_size=None, curve=None):
+    """A new private key (checked by key_spec_problem first: ValueError with its sentence)."""
+    problem = key_spec_problem(key_type, key_size, curve)
+    if problem:
+        raise ValueError(problem)
+    if key_type == "rsa":
+        return rsa.generate_private_key(public_exponent=RSA_PUBLIC_EXPONENT, key_size=key_size)
+    return ec.generate_private_key(_curve(curve))
+
+
+def private_key_pem(key):
+    """The unencrypted PEM of a key, in the format openssl_privatekey wrote (PKCS#1 / SEC1)."""
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                             serialization.NoEncryption())
+
+
+def load_private_key(data):
+    """The private key of unencrypted PEM ``data``; None when there is none (absent, garbage, encrypted)."""
+    if not data:
+        return None
+    try:
+        return serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return None
+
+
+def key_mismatch(key, key_type, key_size=None, curve=None):
+    """Why an existing private key is not one of the type, size and curve asked for (a sentence), or None."""
+    if key_type == "rsa":
+        if not isinstance(key, rsa.RSAPrivateKey):
+            return "it is not an RSA key"
+        if key.key_size != key_size:
+            return "it has %d bits, not %d" % (key.key_size, key_size)
+        if key.public_key().public_numbers().e != RSA_PUBLIC_EXPONENT:
+            return "its public exponent is not %d" % RSA_PUBLIC_EXPONENT
+        return None
+    if key_type == "ecdsa":
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            return "it is not an ECDSA key"
+        if key.curve.name != curve:
+            return "its curve is %s, not %s" % (key.curve.name, curve)
+        return None
+    return "it is not a %s key" % key_type
+
+
+def _general_name(typed):
+    kind, _sep, value = typed.partition(":")
+    if kind == "IP":
+        return x509.IPAddress(ipaddress.ip_address(value))
+    return x509.DNSName(value)
+
+
+def make_csr(key, common_name, typed_names):
+    """The PEM of a CSR for ``key``: subject CN ``common_name``, subjectAltName ``typed_names``
+    (``["DNS:www.example.com", "IP:192.0.2.1"]``), signed with SHA-256."""
+    builder = x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+    if typed_names:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([_general_name(t) for t in typed_names]), critical=False)
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+def csr_matches(data, key, common_name, typed_names):
+    """Whether the CSR PEM ``data`` is for ``key`` and exactly these names, and its signature holds
+    (a resumed run sends it again, so the order's CSR stays the same)."""
+    try:
+        csr = x509.load_pem_x509_csr(data)
+        if not csr.is_signature_valid or spki(csr) != spki(key):
+            return False
+        cns = [a.value for a in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        try:
+            sans = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            have = set(sans)
+        except x509.ExtensionNotFound:
+            have = set()
+        return cns == [common_name] and have == set(_general_name(t) for t in typed_names)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
 
 
 # -- signatures and chains -------------------------------------------------------

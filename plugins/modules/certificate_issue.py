@@ -148,7 +148,7 @@ attributes:
     support: full
     description:
       - Sends no POST; reads a recorded order; says what would be ordered; publishes no DCV file.
-      - Without O(csr) (community.crypto.openssl_csr makes none in check mode when there is no CSR yet), what
+      - Without O(csr) (M(wotrus.pki.certificate_status) makes none in check mode when there is no CSR yet), what
         is due is predicted from O(status) alone (RV(state=would_order)), with no API call.
   diff_mode:
     support: none

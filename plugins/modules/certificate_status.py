@@ -22,12 +22,21 @@ description:
   - A pending order whose product, common name or names are no longer the ones asked for is not
     resumed; the certificate is judged as if there were none (usually C(new)), and RV(why) names the
     change and the order, which is left as it is (cancel it with M(wotrus.pki.wotrus_order) O(wotrus.pki.wotrus_order#module:state=absent)).
-  - Read-only. This is all a run does for a certificate that is not due, so such a run
-    makes no API call.
+  - This is all a run does for a certificate that is not due, so such a run makes no API call and changes
+    nothing.
+  - When something is due (and not in check mode), the same run makes what the order needs on the host, the
+    missing directories (0755), the staged key at O(staged_key_path) and the CSR beside it (RV(staged_csr_path)),
+    and returns the CSR in RV(csr). The key is made with the C(cryptography) library (RSA of at least 2048 bits
+    or ECDSA on P-256 or P-384, O(key_type), O(key_size), O(curve)) and written with mode C(0600) from the
+    file's creation, O(owner) and O(group) as asked; it never leaves the host and is never returned. A staged key
+    that is there is kept unless it is not of the type, size or curve asked for, holds no unencrypted key, or
+    is the key in use; a staged CSR for that key and these names is kept, so a resumed run sends the same CSR.
+    With O(key_rotation=never) on a renewal the CSR is made from the key at O(key_path).
+  - In check mode nothing is made; RV(csr) is the staged CSR when it would be kept, else null.
   - This is a step of the role C(wotrus.pki.certificate) (its first on the host), not a module to use on its
     own. Its options come from the role's preflight plan, which has checked and normalised them (names, month,
     paths, times); this module does not check them again.
-  - Never returns key material; keys are read only to compare public keys.
+  - Never returns key material.
   - Checks first that the host's Python and its C(cryptography) library are new enough for the
     host modules (see RV(python), requirements) and fails, naming what to install, when they are not;
     in check mode too. As the role's first task on a host, it so refuses such a host before any key,
@@ -75,6 +84,32 @@ options:
         count for RV(missing_dirs) too.
     type: list
     elements: path
+    default: []
+  key_type:
+    description: The type of a new key.
+    type: str
+    default: rsa
+    choices: [rsa, ecdsa]
+  key_size:
+    description: The bits of a new RSA key (at least 2048; the role's preflight allows 2048, 3072 and 4096).
+    type: int
+    default: 2048
+  curve:
+    description: The curve of a new ECDSA key (the role's preflight gives it from C(key_size) 256 or 384).
+    type: str
+    choices: [secp256r1, secp384r1]
+  owner:
+    description: The owner of the staged key (a name or a number); unset keeps the caller's.
+    type: str
+  group:
+    description: The group of the staged key (a name or a number); unset keeps the caller's.
+    type: str
+  csr_subject_alt_names:
+    description:
+      - The subjectAltName of the CSR, typed (C(DNS:www.example.com), C(IP:192.0.2.1)), as the role's preflight
+        gives them; empty, the common name as a DNS name.
+    type: list
+    elements: str
     default: []
   pkcs12:
     description:
@@ -169,7 +204,13 @@ options:
     type: str
 extends_documentation_fragment:
   - wotrus.pki.attributes.platform_posix
-  - wotrus.pki.attributes.read_only
+attributes:
+  check_mode:
+    support: full
+    description: Predicts what is due and makes nothing (no directory, key or CSR).
+  diff_mode:
+    support: none
+    description: The files it makes are new (key, CSR); no diff is shown.
 notes:
   - An order in C(rejected), C(closed), C(pendingRevoke) or C(revoked) is not resumed; the next
     order gets another idempotence id (the failed order id is part of it).
@@ -262,6 +303,33 @@ staged_csr_path:
   sample: "/etc/ssl/wotrus/www.key.pending.csr"
   description: Where the CSR of a due order is kept until its certificate is deployed.
   type: str
+  returned: success
+csr:
+  sample: "-----BEGIN CERTIFICATE REQUEST-----\n..."
+  description: The PEM of the CSR the order sends (made or kept in this run); null when none is due or in check mode without one.
+  type: str
+  returned: success
+made:
+  sample: ["/etc/ssl/wotrus/www.key.pending", "/etc/ssl/wotrus/www.key.pending.csr"]
+  description: The files this run wrote (the staged key, its CSR).
+  type: list
+  elements: str
+  returned: success
+key_made:
+  sample: true
+  description: Whether a new staged key was made (or, in check mode, would be).
+  type: bool
+  returned: success
+key_why:
+  sample: "its curve is secp256r1, not secp384r1"
+  description: Why a new staged key was made (none yet, another type, size or curve, the key in use).
+  type: str
+  returned: when RV(key_made) is true
+made_dirs:
+  sample: ["/etc/ssl/wotrus"]
+  description: The directories this run made (of RV(missing_dirs)).
+  type: list
+  elements: str
   returned: success
 record:
   sample:
@@ -376,6 +444,12 @@ def main():
             other_paths=dict(type="list", elements="path", default=[]),
             output_paths=dict(type="list", elements="path", default=[]),
             pkcs12=dict(type="bool", default=False),
+            key_type=dict(type="str", default="rsa", choices=["rsa", "ecdsa"]),
+            key_size=dict(type="int", default=2048),
+            curve=dict(type="str", choices=sorted(_x509.EC_CURVES)),
+            owner=dict(type="str"),
+            group=dict(type="str"),
+            csr_subject_alt_names=dict(type="list", elements="str", default=[]),
             only_order_id=dict(type="str"),
             revoked_order_id=dict(type="str"),
         ),
@@ -395,7 +469,17 @@ def main():
     result = role_status.compute_status(params)
     result["missing_dirs"] = role_status.missing_dirs(
         [params["cert_path"], params["key_path"], params["record_path"]] + params["other_paths"] + params["output_paths"])
-    module.exit_json(changed=False, python=python, **result)
+    # Imported only now: the file writer needs Python 3.7 (dataclasses), and a Python 3.6 host must get the
+    # refusal above, not an ImportError.
+    from ansible_collections.wotrus.pki.plugins.module_utils import _files
+    from ansible_collections.wotrus.pki.plugins.module_utils import _role_keys as role_keys
+    try:
+        made = role_keys.prepare(module, params, result)
+    except (role_keys.HostStepError, _files.FileError, ValueError) as exc:
+        module.fail_json(msg="%s: %s" % (params["name"], getattr(exc, "msg", None) or exc), python=python,
+                         due=result["due"], why=result["why"])
+    result.update(made)
+    module.exit_json(python=python, **result)
 
 
 if __name__ == "__main__":

@@ -108,8 +108,25 @@ class Env(object):
             cmd += ["--limit", limit]
         return cmd
 
-    def play(self, playbook="site.yml", extra=None, limit=None, timeout=300):
-        proc = subprocess.run(self.command(playbook, extra, limit), cwd=str(REPO), env=self.env(),
+    def play_counting(self, playbook="site.yml", extra=None, limit=None, timeout=300):
+        """Like play, and also {host: [(task action, "host" or "controller"), ...]} of the tasks that ran
+        (not skipped) for each host, from the test callback tests/role/callback_plugins/host_tasks.py."""
+        log = self.work / "host-tasks.jsonl"
+        if log.exists():
+            log.unlink()
+        env = dict(ANSIBLE_CALLBACK_PLUGINS=str(REPO / "tests" / "role" / "callback_plugins"),
+                   ANSIBLE_CALLBACKS_ENABLED="host_tasks", WOTRUS_HOST_TASKS_LOG=str(log))
+        proc = self.play(playbook, extra, limit, timeout, extra_env=env)
+        tasks = {}
+        for line in log.read_text().splitlines() if log.exists() else []:
+            one = json.loads(line)
+            tasks.setdefault(one["host"], []).append((one["action"], one["where"]))
+        return proc, tasks
+
+    def play(self, playbook="site.yml", extra=None, limit=None, timeout=300, extra_env=None):
+        env = self.env()
+        env.update(extra_env or {})
+        proc = subprocess.run(self.command(playbook, extra, limit), cwd=str(REPO), env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
         log = self.work / "plays.log"
         with open(log, "a") as f:

@@ -71,10 +71,18 @@ def assert_ok(proc, env):
     return recap
 
 
+def host_modules(tasks):
+    """The modules each host ran on itself (from play_counting), in order."""
+    return {host: [action for action, where in ran if where == "host"] for host, ran in tasks.items()}
+
+
 def test_first_run_issues_deploys_and_serves(role_env):
     env = role_env
-    proc = env.play()
+    proc, tasks = env.play_counting()
     assert_ok(proc, env)
+    # Two host tasks per fresh certificate: the status (which made the directories, key and CSR) and the deploy.
+    assert host_modules(tasks) == {h["name"]: ["wotrus.pki.certificate_status", "wotrus.pki.certificate_deploy"]
+                                   for h in env.hosts}, tasks
     assert "order " in proc.stdout and " issued, serial " in proc.stdout  # progress lines
     for h in env.hosts:
         cert = env.served(h)  # the handshake verifies against the sandbox roots, with SNI
@@ -106,10 +114,16 @@ def test_first_run_issues_deploys_and_serves(role_env):
 def test_second_run_changes_nothing_and_calls_no_api(role_env):
     env = role_env
     before = env.counts()
-    proc = env.play()
+    proc, tasks = env.play_counting()
     recap = assert_ok(proc, env)
     assert all(r["changed"] == 0 for r in recap.values()), recap
     assert env.counts() == before
+    # Nothing due: one host task (the status), and on the controller only the argument spec check, the
+    # preflight and the summary.
+    assert host_modules(tasks) == {h["name"]: ["wotrus.pki.certificate_status"] for h in env.hosts}, tasks
+    assert {h: [a for a, where in ran if where == "controller"] for h, ran in tasks.items()} == {
+        h["name"]: ["ansible.builtin.validate_argument_spec", "wotrus.pki.certificate_preflight",
+                    "ansible.builtin.set_stats"] for h in env.hosts}, tasks
 
 
 def test_check_mode_run_changes_nothing(role_env):

@@ -1,6 +1,6 @@
 """Check mode on hosts with certificates that are due and have no key or CSR yet (one in an existing
-directory, one in a directory the host does not have): community.crypto's openssl_csr returns csr: null
-in check mode, so certificate_issue predicts from the status alone. The run succeeds and reports the
+directory, one in a directory the host does not have): certificate_status makes no key or CSR and returns
+csr: null in check mode, so certificate_issue predicts from the status alone. The run succeeds and reports the
 change, makes nothing on the hosts and sends nothing to the API."""
 
 from __future__ import annotations
