@@ -269,7 +269,10 @@ def _spki(public_key):
 
 
 def spki(obj):
-    """The SubjectPublicKeyInfo DER of a certificate, CSR or private key object."""
+    """The SubjectPublicKeyInfo DER of a certificate, CSR or private key object. The SM2 key of a
+    certificate or CSR, which cryptography cannot load, is read by OpenSSL (``_sm2.public_key``)."""
+    if isinstance(obj, (x509.Certificate, x509.CertificateSigningRequest)):
+        return public_key_of(obj)
     return _spki(obj.public_key())
 
 
