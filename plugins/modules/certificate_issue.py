@@ -54,8 +54,8 @@ options:
   csr:
     description:
       - The CSR (PEM) for C(new), C(renew) and C(reissue).
-      - An SM2 CSR (the role's C(key_type=sm2)) is the signing CSR of an SM2 product: it goes as C(csr_Sign) on
-        Create (which takes no encryption CSR: the API certifies the signing key in the encryption certificate
+      - An SM2 CSR (the role's C(key_type=sm2)) is the signing CSR of an SM2 product, sent as C(csr_Sign) on
+        Create (which takes no encryption CSR, so the API certifies the signing key in the encryption certificate
         too) and as C(csr) on a reissue.
     type: str
   csr_encrypt:

@@ -88,7 +88,7 @@ options:
   key_type:
     description:
       - The type of a new key.
-      - V(sm2) is an SM2 pair (国密): the signing key and CSR at O(staged_key_path) and, for a reissue, an encryption
+      - V(sm2) is an SM2 pair (国密), the signing key and CSR at O(staged_key_path) and, for a reissue, an encryption
         key and CSR of their own at O(encrypt_staged_key_path), made with the OpenSSL 3 command line (the cryptography
         library has no SM2). The encryption certificate at O(encrypt_cert_path) must be there and hold the key at
         O(encrypt_key_path), else a new order is due; the signing certificate decides expiry, names and renewal.
@@ -342,17 +342,7 @@ made:
   type: list
   elements: str
   returned: success
-key_csr_encrypt:
-  sample: "-----BEGIN CERTIFICATE REQUEST-----\n..."
-  description: The SM2 encryption CSR of a due SM2 reissue (made or kept in this run); null otherwise.
-  type: str
-  returned: success
-encrypt_matches_key:
-  sample: true
-  description: With O(key_type=sm2), whether the deployed encryption certificate holds the key at O(encrypt_key_path).
-  type: bool
-  returned: when O(key_type=sm2)
-made:
+key_made:
   sample: true
   description: Whether a new staged key was made (or, in check mode, would be).
   type: bool
