@@ -312,8 +312,8 @@ class Checker:
             base = dict(cert_path=cert_path, key_path=key_path, chain_path=chain_path, fullchain_path=fullchain_path)
             for k, beside, fname in ENCRYPT_FILES:
                 default = posixpath.join(posixpath.dirname(base[beside] or cert_path or directory + "/x"), fname % name)
-                encrypt[k] = self.path(p + "." + k, raw.get(k, default), required=k in ("encrypt_cert_path",
-                                                                                            "encrypt_key_path"))
+                required = k in ("encrypt_cert_path", "encrypt_key_path")
+                encrypt[k] = self.path(p + "." + k, raw.get(k, default), required=required)
             if encrypt["encrypt_key_path"]:
                 encrypt["encrypt_staged_key_path"] = role_status.default_staged_key_path(encrypt["encrypt_key_path"])
             if outputs["pkcs12_path"]:

@@ -77,7 +77,7 @@ def host_modules(tasks):
     return {host: [action for action, where in ran if where == "host"] for host, ran in tasks.items()}
 
 
-def tampered_csr(workdir, common_name, names):
+def tampered_csr(common_name, names):
     """An SM2 key and a CSR for it with the right names whose signature was edited (last byte of s)."""
     key = subprocess.run(["openssl", "genpkey", "-algorithm", "SM2"], stdout=subprocess.PIPE, check=True).stdout
     san = ",".join("DNS:" + n for n in [common_name] + names)
@@ -130,7 +130,7 @@ def test_sm2_readme_example_fresh_rerun_reissue(role_env, tmp_path):
 
     # Reissue with a staged signing key and a staged CSR edited on the host: the CSR is made anew from that
     # key (the tampered one would be refused before any call), a new encryption key of its own is made.
-    planted_key, bad_csr = tampered_csr(tmp_path, item["common_name"], item["subject_alt_names"])
+    planted_key, bad_csr = tampered_csr(item["common_name"], item["subject_alt_names"])
     (d / "gm.key.pending").write_bytes(planted_key)
     (d / "gm.key.pending").chmod(0o600)
     (d / "gm.key.pending.csr").write_bytes(bad_csr)
