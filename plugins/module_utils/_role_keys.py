@@ -147,7 +147,7 @@ def _sm2_one(module, p, check_mode, out, key_path, csr_path, new_key, in_use, op
                                 "(key_rotation never)" % csr_key_path)
     names = [n.split(":", 1)[1] if ":" in n else n for n in p["csr_subject_alt_names"]]
     csr = _files.read(csr_path)
-    keep = (csr is not None and _sm2.is_sm2(csr) and _sm2.public_key(csr) == spki
+    keep = (csr is not None and _sm2.is_sm2(csr) and _sm2.csr_signature_ok(csr) and _sm2.public_key(csr) == spki
             and _x509.csr_names_match(csr, p["common_name"], p["csr_subject_alt_names"]))
     if not keep:
         out["changed"] = True
