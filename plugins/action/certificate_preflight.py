@@ -386,6 +386,10 @@ class Checker:
         items = [x for x in items if x is not None]
         if any(it["dcv"] == "http" for it in items):
             self.sectigo_checks()
+        sm2 = [it["name"] for it in items if it["key_type"] == "sm2"]
+        if sm2 and self.settings.get("certificate_reissue") and not self.settings.get("certificate_reissue_proof_path"):
+            self.err("certificate_reissue_proof_path", "is required to reissue an SM2 certificate (%s, key_type sm2): "
+                     "the API requires the signed letter (.pdf .jpg or .gif, on the controller)" % ", ".join(sm2))
         seen = {}
         for i, it in enumerate(items):
             for key in ("name", "cert_path", "key_path"):

@@ -103,6 +103,7 @@ def test_sm2_readme_example_fresh_rerun_reissue(role_env, tmp_path):
     before = env.counts()
     proc, tasks = env.play_counting(limit=host["name"])
     assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "PRIVATE KEY" not in proc.stdout
     assert env.counts()["POST /v1/Order/Create"] == before["POST /v1/Order/Create"] + 1
     assert host_modules(tasks)[host["name"]] == ["wotrus.pki.certificate_status", "wotrus.pki.certificate_deploy"]
     for name in ("gm.crt", "gm.key", "gm.chain.pem", "gm.fullchain.pem", "gm.enc.crt", "gm.enc.key",
@@ -122,6 +123,7 @@ def test_sm2_readme_example_fresh_rerun_reissue(role_env, tmp_path):
     before = env.counts()
     proc, tasks = env.play_counting(limit=host["name"])
     assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "PRIVATE KEY" not in proc.stdout
     assert env.recap(proc.stdout)[host["name"]]["changed"] == 0, proc.stdout[-3000:]
     assert host_modules(tasks)[host["name"]] == ["wotrus.pki.certificate_status"]
     after = env.counts()
@@ -142,6 +144,7 @@ def test_sm2_readme_example_fresh_rerun_reissue(role_env, tmp_path):
     proc, tasks = env.play_counting(limit=host["name"], extra={"certificate_reissue": True,
                                                                 "certificate_reissue_proof_path": str(letter)})
     assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "PRIVATE KEY" not in proc.stdout
     assert env.counts()["POST /v1/Certificate/ReissueRequest"] == before.get("POST /v1/Certificate/ReissueRequest",
                                                                              0) + 1
     assert env.counts()["POST /v1/Order/Create"] == before["POST /v1/Order/Create"]

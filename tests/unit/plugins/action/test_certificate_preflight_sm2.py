@@ -44,3 +44,11 @@ def test_sm2_problems_name_the_variable():
     assert any(e.startswith("certificate_list[0]: cert_path, key_path") for e in errors), errors
     _items, errors = check([www(key_type="dsa")])
     assert any(e.startswith("certificate_list[0].key_type: must be rsa, ecdsa or sm2") for e in errors), errors
+
+
+def test_an_sm2_reissue_needs_the_proof_file():
+    _items, errors = check([www(key_type="sm2")], settings=dict(certificate_reissue=True))
+    assert any(e.startswith("certificate_reissue_proof_path: is required to reissue an SM2 certificate (www")
+               for e in errors), errors
+    _items, errors = check([www()], settings=dict(certificate_reissue=True))
+    assert not any(e.startswith("certificate_reissue_proof_path") for e in errors), errors
