@@ -44,6 +44,7 @@ display = Display()
 ARGUMENT_SPEC = dict(
     status=dict(type="dict", required=True),
     csr=dict(type="str"),
+    csr_encrypt=dict(type="str"),
     product_id=dict(type="str", required=True),
     common_name=dict(type="str", required=True),
     subject_alt_names=dict(type="list", elements="str", default=[]),
@@ -162,11 +163,19 @@ class Issue:
             proof = None
             if args["proof_path"]:
                 proof = inputs.load_file(args["proof_path"], PROOF_VARIABLE[role_status.DUE_REISSUE])
-            return engine.ReissueRequest(status["order_id"], csr, args["reason"] or "key rotation", proof=proof)
+            csr_encrypt = inputs.load_csr(args["csr_encrypt"], "csr_encrypt") if args["csr_encrypt"] else None
+            return engine.ReissueRequest(status["order_id"], csr, args["reason"] or "key rotation", proof=proof,
+                                         csr_encrypt=csr_encrypt)
         binding = dict(host=self.host, name=self.name, replaces=_x509.normal_serial(status.get("replaces_serial")),
                        after=status.get("failed_order_id") or "")
         organization = inputs.organization_post(args["organization"]) if args["organization"] else None
         key = inputs.check_idempotence_id(args["idempotence_id"]) if args["idempotence_id"] else None
+        if csr.key_type == "sm2":
+            # An SM2 product: the signing CSR goes as csr_Sign (Create takes no encryption CSR; the API
+            # certifies the signing key in the encryption certificate too); its key goes into the idempotence id.
+            return engine.CreateRequest(args["product_id"], args["common_name"], args["subject_alt_names"],
+                                        status.get("month") or 12, organization=organization,
+                                        idempotence_id=key, binding=binding, csr_sign=csr)
         return engine.CreateRequest(args["product_id"], args["common_name"], args["subject_alt_names"],
                                     status.get("month") or 12, csr=csr, organization=organization,
                                     idempotence_id=key, binding=binding)
@@ -276,6 +285,9 @@ class Issue:
         result.update(state="issued", certificate=facts["certificate"], chain=facts["chain"],
                       fullchain=facts["fullchain"], root=facts["root"], serial=facts["serial_number"],
                       not_after=facts["not_after"], chain_complete=facts["chain_complete"])
+        if facts.get("encrypt") and facts.get("sign"):
+            # An SM2 pair: certificate is the signing certificate; the encryption one is deployed beside it.
+            result.update(encrypt_certificate=facts["encrypt"]["certificate"], encrypt_chain=facts["encrypt"]["chain"])
         self.say("order %s issued, serial %s, valid until %s (%d API calls)"
                  % (order_id, facts["serial_number"], facts["not_after"], len(client.history)))
 

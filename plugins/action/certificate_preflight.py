@@ -24,13 +24,19 @@ from ansible_collections.wotrus.pki.plugins.module_utils import _services
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus import engine, inputs, protocol
 from ansible_collections.wotrus.pki.plugins.module_utils._wotrus.errors import InputError
 
-KEY_SIZES = {"rsa": (2048, 3072, 4096), "ecdsa": (256, 384)}
+KEY_SIZES = {"rsa": (2048, 3072, 4096), "ecdsa": (256, 384), "sm2": (256,)}
 CURVES = {256: "secp256r1", 384: "secp384r1"}
 ITEM_KEYS = frozenset([
     "name", "common_name", "subject_alt_names", "key_type", "key_size", "product_id", "month", "organization",
     "cert_path", "key_path", "chain_path", "fullchain_path", "record_path", "owner", "group", "mode",
     "key_mode", "services", "dcv", "dcv_webroot", "outputs",
+    "encrypt_cert_path", "encrypt_key_path", "encrypt_chain_path", "encrypt_fullchain_path",
 ])
+# An SM2 item's encryption certificate files (key_type sm2): the default file name of each, in the
+# directory of the signing certificate's file named beside it.
+ENCRYPT_FILES = (("encrypt_cert_path", "cert_path", "%s.enc.crt"), ("encrypt_key_path", "key_path", "%s.enc.key"),
+                 ("encrypt_chain_path", "chain_path", "%s.enc.chain.pem"),
+                 ("encrypt_fullchain_path", "fullchain_path", "%s.enc.fullchain.pem"))
 # The outputs besides key, certificate, chain and full chain: the plan's key of each path,
 # its default file name (in certificate_dir) and the keys an output's dict may hold.
 OUTPUTS = {
@@ -205,7 +211,7 @@ class Checker:
         key_type = str(raw.get("key_type", d.get("key_type", "rsa"))).lower()
         var_kt = p + ".key_type" if "key_type" in raw else "certificate_key_type"
         if key_type not in KEY_SIZES:
-            self.err(var_kt, "must be rsa or ecdsa, got %r" % key_type)
+            self.err(var_kt, "must be rsa, ecdsa or sm2, got %r" % key_type)
             key_type = "rsa"
         key_size = raw.get("key_size", d.get("key_size") if "key_type" not in raw or
                            raw.get("key_type") == d.get("key_type") else None)
@@ -300,11 +306,29 @@ class Checker:
                              "wildcards): use none and validate it by CNAME" % name_)
             webroot = self.path(p + ".dcv_webroot" if "dcv_webroot" in raw else "certificate_dcv_webroot",
                                 raw.get("dcv_webroot", d.get("dcv_webroot") or "/var/www/html"))
+        encrypt = dict((k, None) for k, _b, _f in ENCRYPT_FILES)
+        encrypt["encrypt_staged_key_path"] = None
+        if key_type == "sm2":
+            base = dict(cert_path=cert_path, key_path=key_path, chain_path=chain_path, fullchain_path=fullchain_path)
+            for k, beside, fname in ENCRYPT_FILES:
+                default = posixpath.join(posixpath.dirname(base[beside] or cert_path or directory + "/x"), fname % name)
+                required = k in ("encrypt_cert_path", "encrypt_key_path")
+                encrypt[k] = self.path(p + "." + k, raw.get(k, default), required=required)
+            if encrypt["encrypt_key_path"]:
+                encrypt["encrypt_staged_key_path"] = role_status.default_staged_key_path(encrypt["encrypt_key_path"])
+            if outputs["pkcs12_path"]:
+                self.err(p + ".outputs" if "outputs" in raw else "certificate_outputs",
+                         "pkcs12 cannot hold an SM2 pair (key_type sm2): the cryptography library has no SM2")
+        else:
+            for k, _b, _f in ENCRYPT_FILES:
+                if raw.get(k):
+                    self.err("%s.%s" % (p, k), "is for an SM2 pair only (key_type sm2), not key_type %s" % key_type)
         paths = [x for x in (cert_path, key_path, chain_path, fullchain_path, record_path) if x] + \
-            [outputs[k] for k in ("combined_path", "pkcs12_path", "der_path") if outputs[k]]
+            [outputs[k] for k in ("combined_path", "pkcs12_path", "der_path") if outputs[k]] + \
+            [encrypt[k] for k, _b, _f in ENCRYPT_FILES if encrypt[k]]
         if len(set(paths)) != len(paths):
-            self.err(p, "cert_path, key_path, chain_path, fullchain_path, record_path and the paths of the outputs "
-                        "must all differ")
+            self.err(p, "cert_path, key_path, chain_path, fullchain_path, record_path, the encrypt_* paths and the "
+                        "paths of the outputs must all differ")
         return dict(
             name=name, common_name=cn, subject_alt_names=clean, csr_subject_alt_names=inputs.typed_names(names),
             key_type=key_type, key_size=key_size,
@@ -317,7 +341,7 @@ class Checker:
             if key_path else None,
             owner=raw.get("owner", d.get("owner")), group=raw.get("group", d.get("group")),
             mode=modes.get("mode"), key_mode=modes.get("key_mode"), services=out_services,
-            dcv=dcv_mode, dcv_webroot=webroot, **outputs
+            dcv=dcv_mode, dcv_webroot=webroot, **dict(outputs, **encrypt)
         )
 
     def outputs(self, p, raw, directory, name):
@@ -362,6 +386,10 @@ class Checker:
         items = [x for x in items if x is not None]
         if any(it["dcv"] == "http" for it in items):
             self.sectigo_checks()
+        sm2 = [it["name"] for it in items if it["key_type"] == "sm2"]
+        if sm2 and self.settings.get("certificate_reissue") and not self.settings.get("certificate_reissue_proof_path"):
+            self.err("certificate_reissue_proof_path", "is required to reissue an SM2 certificate (%s, key_type sm2): "
+                     "the API requires the signed letter (.pdf .jpg or .gif, on the controller)" % ", ".join(sm2))
         seen = {}
         for i, it in enumerate(items):
             for key in ("name", "cert_path", "key_path"):

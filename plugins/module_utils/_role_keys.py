@@ -19,8 +19,12 @@ In check mode nothing is made; an existing staged CSR that would be kept is retu
 predicts from it), else none (it predicts from the status alone).
 
 Keys are made per key type by the function of ``MAKERS``: ``rsa`` and ``ecdsa`` make one key pair and one
-CSR with ``cryptography``. A key type whose keys are made otherwise (SM2: a sign and an encrypt pair, each
-with its CSR, by the OpenSSL CLI) adds its own function there, with the same arguments and result.
+CSR with ``cryptography``; ``sm2`` makes the signing key pair and its CSR and, when the order sends an
+encryption CSR (a reissue: the API's Create takes ``csr_Sign`` only and certifies the signing key in the
+encryption certificate too), the encryption key pair and its CSR, through the OpenSSL 3 command line
+(``_sm2``: cryptography has no SM2). The same rules apply to each SM2 key and CSR as above; an SM2 CSR is
+kept only when its SM2-with-SM3 signature verifies (OpenSSL), so a staged CSR edited on the host is made
+anew.
 """
 
 # No `from __future__ import annotations`: this file runs on managed hosts, and one with
@@ -28,6 +32,7 @@ with its CSR, by the OpenSSL CLI) adds its own function there, with the same arg
 
 from ansible_collections.wotrus.pki.plugins.module_utils import _files
 from ansible_collections.wotrus.pki.plugins.module_utils import _role_status as role_status
+from ansible_collections.wotrus.pki.plugins.module_utils import _sm2
 from ansible_collections.wotrus.pki.plugins.module_utils import _x509
 
 DIR_MODE = 0o755
@@ -96,16 +101,94 @@ def _single_key(module, p, status, check_mode):
     return out
 
 
+def _sm2_spki(data):
+    """The public key of an SM2 private key PEM (None when it is not one, or does not load)."""
+    if data is None or not _sm2.is_sm2(data):
+        return None
+    try:
+        return _sm2.public_key(data)
+    except _sm2.Sm2Error:
+        return None
+
+
+def _sm2_one(module, p, check_mode, out, key_path, csr_path, new_key, in_use, option, csr_key_path=None):
+    """One SM2 key (staged at ``key_path`` when ``new_key``, else read from ``csr_key_path``) and its CSR at
+    ``csr_path``. ``in_use``: public keys a new staged key must not be. Returns the CSR PEM (None in check
+    mode when it would be made) and the key's public key."""
+    if new_key:
+        data = _files.read(key_path)
+        spki = _sm2_spki(data)
+        why = None
+        if data is None:
+            why = "none yet"
+        elif spki is None:
+            why = "the file holds no unencrypted SM2 private key"
+        elif spki in in_use:
+            why = "it is a key in use"
+        attrs = _files.file_attrs(STAGED_KEY_MODE, p["owner"], p["group"], owner_option="owner",
+                                  group_option="group")
+        if why:
+            out["key_made"] = True
+            out.setdefault("key_why", "%s: %s" % (key_path, why))
+            if check_mode:
+                out["changed"] = True
+                return None, None
+            data = _sm2.generate_key()
+            spki = _sm2.public_key(data)
+        written = _files.ensure_file(module, key_path, data, attrs, option=option, secret=True)
+        if written["changed"]:
+            out["changed"] = True
+            out["made"].append(key_path)
+    else:
+        data = _files.read(csr_key_path)
+        spki = _sm2_spki(data)
+        if spki is None:
+            raise HostStepError("key_path: %s holds no unencrypted SM2 private key to make the CSR with "
+                                "(key_rotation never)" % csr_key_path)
+    names = [n.split(":", 1)[1] if ":" in n else n for n in p["csr_subject_alt_names"]]
+    csr = _files.read(csr_path)
+    keep = (csr is not None and _sm2.is_sm2(csr) and _sm2.csr_signature_ok(csr) and _sm2.public_key(csr) == spki
+            and _x509.csr_names_match(csr, p["common_name"], p["csr_subject_alt_names"]))
+    if not keep:
+        out["changed"] = True
+        if check_mode:
+            return None, spki
+        csr = _sm2.make_csr(data, p["common_name"], names)
+        _files.ensure_file(module, csr_path, csr, _files.FileAttrs(mode=CSR_MODE), option=option)
+        out["made"].append(csr_path)
+    return csr.decode("ascii"), spki
+
+
+def _sm2_keys(module, p, status, check_mode):
+    """The SM2 signing key and CSR; with ``encrypt_new_key`` (a reissue) the encryption key and CSR too.
+    Returns dict(changed, csr, csr_encrypt, made, key_made)."""
+    out = dict(changed=False, csr=None, csr_encrypt=None, made=[], key_made=False)
+    in_use = set(x for x in (_x509.private_key_spki(p["key_path"]),
+                             _x509.private_key_spki(p["encrypt_key_path"]) if p.get("encrypt_key_path") else None)
+                 if x)
+    csr, spki = _sm2_one(module, p, check_mode, out, status["staged_key_path"], status["staged_csr_path"],
+                         status["new_key"], in_use, "staged_key_path", status.get("csr_key_path"))
+    if status.get("encrypt_new_key"):
+        enc_csr, _enc = _sm2_one(module, p, check_mode, out, status["encrypt_staged_key_path"],
+                                 status["encrypt_staged_csr_path"], True, in_use | set([spki]),
+                                 "encrypt_staged_key_path")
+        if csr and not enc_csr:
+            csr = None
+        out["csr_encrypt"] = enc_csr
+    out["csr"] = csr
+    return out
+
+
 # The function that makes the key(s) and CSR(s) of a key type (see the docstring).
-MAKERS = {"rsa": _single_key, "ecdsa": _single_key}
+MAKERS = {"rsa": _single_key, "ecdsa": _single_key, "sm2": _sm2_keys}
 
 
 def prepare(module, p, status):
     """Make what ``status`` (compute_status's result) says is due, for the options ``p`` of
     certificate_status (key_type, key_size, curve, owner, group, common_name, csr_subject_alt_names).
-    Returns dict(changed, csr, made, made_dirs, key_made). Raises HostStepError or _files.FileError."""
+    Returns dict(changed, csr, csr_encrypt, made, made_dirs, key_made). Raises HostStepError or _files.FileError."""
     check_mode = module.check_mode
-    out = dict(changed=False, csr=None, made=[], made_dirs=[], key_made=False)
+    out = dict(changed=False, csr=None, csr_encrypt=None, made=[], made_dirs=[], key_made=False)
     if status["due"] == role_status.DUE_NONE:
         return out
     if status["missing_dirs"]:

@@ -250,6 +250,19 @@ def _compute_status(p, now=None):
         want = wanted_names(p["common_name"], p["subject_alt_names"])
         out["names_match"] = ((cn or "").lower() == p["common_name"].lower() and
                               set(want) <= set(sans) and set(sans) <= set(want + [p["common_name"].lower()]))
+    # An SM2 pair (key_type sm2): the signing certificate above decides expiry, names and renewal; the
+    # encryption certificate must be there and hold the key at encrypt_key_path (public keys read by OpenSSL).
+    sm2_pair = p.get("key_type") == "sm2" and bool(p.get("encrypt_cert_path"))
+    enc_cert = None
+    if sm2_pair:
+        enc_cert = load_cert_file(p["encrypt_cert_path"])
+        enc_key_spki = _x509.private_key_spki(p["encrypt_key_path"])
+        enc_staged = p.get("encrypt_staged_key_path") or default_staged_key_path(p["encrypt_key_path"])
+        out.update(encrypt_staged_key_path=enc_staged, encrypt_staged_csr_path=staged_csr_path(enc_staged),
+                   encrypt_new_key=False, encrypt_serial=None, encrypt_matches_key=None)
+        if enc_cert is not None:
+            out["encrypt_serial"] = _x509.serial_hex(enc_cert)
+            out["encrypt_matches_key"] = enc_key_spki is not None and _x509.spki(enc_cert) == enc_key_spki
     rec = record or {}
     # Records written before serials were shown as openssl does hold them without a leading zero.
     deployed_here = cert is not None and _x509.same_serial(rec.get("deployed_serial"), out["serial"])
@@ -307,6 +320,11 @@ def _compute_status(p, now=None):
             due(DUE_NEW, "the certificate at %s does not match the key at %s" % (p["cert_path"], p["key_path"]))
         elif not out["names_match"]:
             due(DUE_NEW, "the certificate's names differ from common_name/subject_alt_names")
+        elif sm2_pair and enc_cert is None:
+            due(DUE_NEW, "no SM2 encryption certificate at %s" % p["encrypt_cert_path"])
+        elif sm2_pair and not out["encrypt_matches_key"]:
+            due(DUE_NEW, "the SM2 encryption certificate at %s does not match the key at %s"
+                % (p["encrypt_cert_path"], p["encrypt_key_path"]))
         elif (rec.get("product_id") or "").upper() != p["product_id"].upper():
             due(DUE_NEW, "the product changed from %s to %s" % (rec.get("product_id"), p["product_id"]))
         elif rec.get("deployed_order_id") and rec.get("deployed_order_id") in (rec.get("revoked_order_id"), revoked_now):
@@ -359,4 +377,8 @@ def _compute_status(p, now=None):
             # it must not be taken for the new key (the role makes a new one over it).
             out["regenerate_key"] = bool(staged_exists and key_spki is not None and
                                          _x509.private_key_spki(p["staged_key_path"]) == key_spki)
+        # An SM2 reissue sends an encryption CSR of a new key of its own (csR_Encrypt); a Create takes the
+        # signing CSR only, and the API certifies the signing key in the encryption certificate too.
+        if sm2_pair:
+            out["encrypt_new_key"] = out["due"] == DUE_REISSUE
     return out

@@ -269,7 +269,10 @@ def _spki(public_key):
 
 
 def spki(obj):
-    """The SubjectPublicKeyInfo DER of a certificate, CSR or private key object."""
+    """The SubjectPublicKeyInfo DER of a certificate, CSR or private key object. The SM2 key of a
+    certificate or CSR, which cryptography cannot load, is read by OpenSSL (``_sm2.public_key``)."""
+    if isinstance(obj, (x509.Certificate, x509.CertificateSigningRequest)):
+        return public_key_of(obj)
     return _spki(obj.public_key())
 
 
@@ -423,6 +426,21 @@ def csr_matches(data, key, common_name, typed_names):
         try:
             sans = csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
             have = set(sans)
+        except x509.ExtensionNotFound:
+            have = set()
+        return cns == [common_name] and have == set(_general_name(t) for t in typed_names)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+
+
+def csr_names_match(data, common_name, typed_names):
+    """Whether the CSR PEM ``data`` names exactly ``common_name`` and ``typed_names`` (its signature
+    and key are not looked at: an SM2 CSR, whose key cryptography cannot load, is checked by ``_sm2``)."""
+    try:
+        csr = x509.load_pem_x509_csr(data)
+        cns = [a.value for a in csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        try:
+            have = set(csr.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
         except x509.ExtensionNotFound:
             have = set()
         return cns == [common_name] and have == set(_general_name(t) for t in typed_names)

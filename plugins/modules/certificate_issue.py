@@ -52,7 +52,15 @@ options:
     type: dict
     required: true
   csr:
-    description: The CSR (PEM) for C(new), C(renew) and C(reissue).
+    description:
+      - The CSR (PEM) for C(new), C(renew) and C(reissue).
+      - An SM2 CSR (the role's C(key_type=sm2)) is the signing CSR of an SM2 product, sent as C(csr_Sign) on
+        Create (which takes no encryption CSR, so the API certifies the signing key in the encryption certificate
+        too) and as C(csr) on a reissue.
+    type: str
+  csr_encrypt:
+    description:
+      - The SM2 encryption CSR (PEM) of a reissue of an SM2 order (C(csR_Encrypt)), from a key of its own.
     type: str
   product_id:
     description: The WoTrus product ID.
@@ -234,6 +242,16 @@ chain:
   description: The intermediates, leaf's issuer first, no root (PEM).
   type: str
   returned: when RV(state=issued)
+encrypt_certificate:
+  sample: "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n"
+  description: The SM2 encryption certificate (PEM) of an SM2 pair; RV(certificate) is then the signing certificate.
+  type: str
+  returned: when RV(state=issued) for an SM2 order
+encrypt_chain:
+  sample: "-----BEGIN CERTIFICATE-----\nMIIC...\n-----END CERTIFICATE-----\n"
+  description: The SM2 encryption certificate's intermediates, leaf's issuer first, no root (PEM).
+  type: str
+  returned: when RV(state=issued) for an SM2 order
 fullchain:
   sample: "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nMIIC...\n-----END CERTIFICATE-----\n"
   description: Certificate then chain (PEM).

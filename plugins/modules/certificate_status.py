@@ -86,10 +86,26 @@ options:
     elements: path
     default: []
   key_type:
-    description: The type of a new key.
+    description:
+      - The type of a new key.
+      - V(sm2) is an SM2 pair (国密), the signing key and CSR at O(staged_key_path) and, for a reissue, an encryption
+        key and CSR of their own at O(encrypt_staged_key_path), made with the OpenSSL 3 command line (the cryptography
+        library has no SM2). The encryption certificate at O(encrypt_cert_path) must be there and hold the key at
+        O(encrypt_key_path), else a new order is due; the signing certificate decides expiry, names and renewal.
     type: str
     default: rsa
-    choices: [rsa, ecdsa]
+    choices: [rsa, ecdsa, sm2]
+  encrypt_cert_path:
+    description: The deployed SM2 encryption certificate (O(key_type=sm2)).
+    type: path
+  encrypt_key_path:
+    description: The deployed SM2 encryption key (O(key_type=sm2)).
+    type: path
+  encrypt_staged_key_path:
+    description:
+      - Where the new SM2 encryption key of a reissue is staged; its CSR beside it (C(.csr)). Default
+        O(encrypt_key_path) followed by C(.pending).
+    type: path
   key_size:
     description: The bits of a new RSA key (at least 2048; the role's preflight allows 2048, 3072 and 4096).
     type: int
@@ -217,6 +233,7 @@ notes:
 requirements:
   - Python >= 3.8 on the host
   - cryptography >= 3.4.8 on the host (the distribution's C(python3-cryptography) is enough, as on Ubuntu 22.04, RHEL 9 and Debian 12)
+  - For O(key_type=sm2), OpenSSL 3.0 or newer (the C(openssl) command) on the host
 seealso:
   - module: wotrus.pki.certificate_deploy
   - module: wotrus.pki.certificate_issue
@@ -309,6 +326,16 @@ csr:
   description: The PEM of the CSR the order sends (made or kept in this run); null when none is due or in check mode without one.
   type: str
   returned: success
+csr_encrypt:
+  sample: "-----BEGIN CERTIFICATE REQUEST-----\n..."
+  description: The SM2 encryption CSR of a due SM2 reissue (made or kept in this run); null otherwise.
+  type: str
+  returned: success
+encrypt_matches_key:
+  sample: true
+  description: With O(key_type=sm2), whether the deployed encryption certificate holds the key at O(encrypt_key_path).
+  type: bool
+  returned: when O(key_type=sm2)
 made:
   sample: ["/etc/ssl/wotrus/www.key.pending", "/etc/ssl/wotrus/www.key.pending.csr"]
   description: The files this run wrote (the staged key, its CSR).
@@ -444,7 +471,10 @@ def main():
             other_paths=dict(type="list", elements="path", default=[]),
             output_paths=dict(type="list", elements="path", default=[]),
             pkcs12=dict(type="bool", default=False),
-            key_type=dict(type="str", default="rsa", choices=["rsa", "ecdsa"]),
+            key_type=dict(type="str", default="rsa", choices=["rsa", "ecdsa", "sm2"]),
+            encrypt_cert_path=dict(type="path"),
+            encrypt_key_path=dict(type="path"),
+            encrypt_staged_key_path=dict(type="path"),
             key_size=dict(type="int", default=2048),
             curve=dict(type="str", choices=sorted(_x509.EC_CURVES)),
             owner=dict(type="str"),
@@ -453,6 +483,7 @@ def main():
             only_order_id=dict(type="str"),
             revoked_order_id=dict(type="str"),
         ),
+        required_if=[("key_type", "sm2", ("encrypt_cert_path", "encrypt_key_path"))],
         supports_check_mode=True,
     )
     python = dict(executable=sys.executable, version=platform.python_version(),
@@ -463,12 +494,19 @@ def main():
     if not problem and module.params["pkcs12"]:
         problem = _x509.pkcs12_problem("certificate_outputs (pkcs12), certificate_pkcs12_encryption")
         problem = problem and "%s: %s" % (module.params["name"], problem)
+    if not problem and module.params["key_type"] == "sm2":
+        from ansible_collections.wotrus.pki.plugins.module_utils import _sm2
+        try:
+            _sm2.find_openssl()
+        except _sm2.Sm2Error as exc:
+            problem = "%s: key_type sm2: %s" % (module.params["name"], exc)
     if problem:
         module.fail_json(msg=problem, python=python)
     params = dict(module.params)
     result = role_status.compute_status(params)
     result["missing_dirs"] = role_status.missing_dirs(
-        [params["cert_path"], params["key_path"], params["record_path"]] + params["other_paths"] + params["output_paths"])
+        [params["cert_path"], params["key_path"], params["record_path"]] + params["other_paths"] + params["output_paths"]
+        + [x for x in (params["encrypt_cert_path"], params["encrypt_key_path"]) if x and params["key_type"] == "sm2"])
     # Imported only now: the file writer needs Python 3.7 (dataclasses), and a Python 3.6 host must get the
     # refusal above, not an ImportError.
     from ansible_collections.wotrus.pki.plugins.module_utils import _files

@@ -153,3 +153,47 @@ def test_the_progress_line_says_whether_the_create_made_the_order(monkeypatch, c
     text = capsys.readouterr().out
     assert line in text, text
     assert ("placed" in text) is created
+
+
+def _sm2_csr(name="www.example.com"):
+    import subprocess
+    key = subprocess.run(["openssl", "genpkey", "-algorithm", "SM2"], stdout=subprocess.PIPE, check=True).stdout
+    return subprocess.run(["openssl", "req", "-new", "-sm3", "-key", "/dev/stdin", "-subj", "/CN=" + name,
+                           "-addext", "subjectAltName=DNS:" + name], input=key, stdout=subprocess.PIPE,
+                          check=True).stdout.decode("ascii")
+
+
+@pytest.mark.parametrize("due", ["new", "reissue"])
+def test_an_sm2_csr_goes_as_csr_sign_on_create_and_with_the_encryption_csr_on_reissue(monkeypatch, due):
+    seen = {}
+
+    class Client:
+        history = []
+
+    def create(client, request, **kw):
+        seen["body"] = request.body
+        raise RuntimeError("stop here")
+
+    def reissue(client, request, **kw):
+        seen["body"] = request.body
+        raise RuntimeError("stop here")
+    monkeypatch.setattr(issue_plugin.engine, "connect", lambda *a, **kw: Client())
+    monkeypatch.setattr(issue_plugin.engine, "create", create)
+    monkeypatch.setattr(issue_plugin.engine, "reissue", reissue)
+    sign, enc = _sm2_csr(), _sm2_csr()
+    st = status(due, order_id="ORDER-1" if due == "reissue" else None)
+    out = run(task_args(st, csr=sign, csr_encrypt=enc if due == "reissue" else None))
+    assert "stop here" in out["error"], out
+    body = {}
+
+    def flat(value):
+        for k, v in value.items():
+            if isinstance(v, dict):
+                flat(v)
+            else:
+                body[k.lower()] = v
+    flat(seen["body"])
+    if due == "new":
+        assert body["csr_sign"].strip() == sign.strip() and not body.get("csr_rsa") and not body.get("csr_encrypt")
+    else:
+        assert body["csr"].strip() == sign.strip() and body["csr_encrypt"].strip() == enc.strip()

@@ -170,3 +170,51 @@ def test_the_staged_key_is_created_0600_never_widened_after_its_data(tmp_path, m
     assert not [e for e in events[write_at:] if e[0] in ("fchmod", "chmod")], events
     assert all(e[2] & 0o077 == 0 for e in events if e[0] == "fchmod"), events
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and b"PRIVATE KEY" in written[0]
+
+
+def _sm2_pub(pem):
+    return subprocess.run(["openssl", "pkey", "-pubout"], input=pem, capture_output=True, check=True).stdout
+
+
+def test_sm2_signing_key_and_csr_made_with_openssl_and_kept(tmp_path, capsys):
+    d = tmp_path / "etc/ssl/www"
+    sm2 = dict(key_type="sm2", encrypt_cert_path=str(d / "www.enc.crt"), encrypt_key_path=str(d / "www.enc.key"))
+    result, d = run(tmp_path, capsys, **sm2)
+    assert result["due"] == "new" and result["changed"] is True, result
+    key_path, csr_path = d / "www.key.pending", d / "www.key.pending.csr"
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
+    assert "PRIVATE KEY" not in json.dumps(result)
+    # A new order sends the signing CSR only (Create takes csr_Sign): no encryption key yet.
+    assert result["csr_encrypt"] is None and not (d / "www.enc.key.pending").exists()
+    out = subprocess.run(["openssl", "req", "-in", str(csr_path), "-noout", "-verify", "-text", "-pubkey"],
+                         capture_output=True, text=True, check=True)
+    assert "verify OK" in out.stdout + out.stderr and "SM2" in out.stdout and "SM3" in out.stdout
+    assert "DNS:www.example.com, DNS:example.com" in out.stdout and "CN = www.example.com" in out.stdout
+    assert _sm2_pub(key_path.read_bytes()).decode() in out.stdout
+    assert result["csr"] == csr_path.read_text()
+    again, _d = run(tmp_path, capsys, **sm2)
+    assert again["csr"] == result["csr"] and again["made"] == [] and again["changed"] is False
+
+    # A staged CSR edited on the host (its signature no longer verifies) is made anew, for the same key.
+    der = subprocess.run(["openssl", "req", "-in", str(csr_path), "-outform", "DER"], capture_output=True,
+                         check=True).stdout
+    bad = der[:-1] + bytes([der[-1] ^ 1])
+    csr_path.write_bytes(subprocess.run(["openssl", "req", "-inform", "DER"], input=bad, capture_output=True,
+                                        check=True).stdout)
+    fixed, _d = run(tmp_path, capsys, **sm2)
+    assert fixed["made"] == [str(csr_path)] and fixed["csr"] != result["csr"]
+    check = subprocess.run(["openssl", "req", "-in", str(csr_path), "-noout", "-verify"], capture_output=True,
+                           text=True, check=False)
+    assert "verify OK" in check.stdout + check.stderr
+
+
+def test_sm2_staged_key_of_another_type_is_made_anew(tmp_path, capsys):
+    d = tmp_path / "etc/ssl/www"
+    d.mkdir(parents=True)
+    (d / "www.key.pending").write_bytes(_x509.private_key_pem(ec.generate_private_key(ec.SECP256R1())))
+    result, d = run(tmp_path, capsys, key_type="sm2", encrypt_cert_path=str(d / "www.enc.crt"),
+                    encrypt_key_path=str(d / "www.enc.key"))
+    assert result["key_made"] is True and "no unencrypted SM2 private key" in result["key_why"]
+    assert b"-----BEGIN PRIVATE KEY-----" in (d / "www.key.pending").read_bytes()
+    assert "ASN1 OID: SM2" in subprocess.run(["openssl", "pkey", "-in", str(d / "www.key.pending"), "-noout",
+                                              "-text"], capture_output=True, text=True, check=True).stdout
