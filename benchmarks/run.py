@@ -20,7 +20,9 @@ sum of the RSS of all processes of the run, sampled every 0.2 s.
 When hosts.sh cannot bring up N hosts (it gives each host one loopback address
 127.0.0.2..; above about 250 there are none left, and namespaces may run out
 earlier), fewer real hosts are brought up and the inventory repeats them under
-alias names up to N (each alias orders and deploys its own certificate files).
+alias names up to N (each alias orders and deploys its own certificate files and
+store: the certificate's name and paths carry the inventory host name, in the role
+and in the peer).
 The output says so on every line concerned.
 """
 
@@ -52,7 +54,9 @@ certificate_poll_interval: 1
 certificate_organization:
   org_name: wotrus.pki benchmark
 certificate_list:
-  - name: bench
+  # One name per inventory host: the name keys the certificate's store (.wotrus/<name>/ next to the key), so
+  # aliases of one real host sharing a name would share one store and each run would order again.
+  - name: "bench-{{{{ inventory_hostname }}}}"
     common_name: "{{{{ test_host_server_name }}}}"
     cert_path: "/etc/ssl/test-host/bench-{{{{ inventory_hostname }}}}.crt"
     key_path: "/etc/ssl/test-host/bench-{{{{ inventory_hostname }}}}.key"
@@ -247,7 +251,8 @@ def main():
     ap.add_argument("--forks", type=int, default=10, help="ansible forks (default 10)")
     ap.add_argument("--big", type=int, default=0, metavar="M",
                     help="also one role run (fresh and re-run) on M hosts, e.g. 500")
-    ap.add_argument("--ports", default="2322,9443,9080", help="ssh,https,http ports of the test hosts")
+    ap.add_argument("--ports", default=os.environ.get("BENCH_PORTS", "2322,9443,9080"),
+                    help="ssh,https,http ports of the test hosts (default: $BENCH_PORTS, else 2322,9443,9080)")
     ap.add_argument("--keep", action="store_true", help="keep .tmp/bench/nN/hosts")
     ap.add_argument("--json", help="also write the figures to this file")
     a = ap.parse_args()

@@ -4,7 +4,8 @@
 """certificate_credentials: the certificate role's credential check, on the controller.
 
 Arguments -> engine.check_credentials (one read call) -> result. The role runs it
-once per play (run_once), before the first key is made, in check mode too: a wrong
+once per play (run_once), before the hosts' status task (which makes the keys and CSRs
+of what is due), whether or not something is due, in check mode too: a wrong
 or missing token, or a CA bundle that does not sign the API's certificate, fails
 the play once, naming the role variable. A network failure or a 5xx is only a
 warning: those are not the user's settings, and the hosts that need the API meet

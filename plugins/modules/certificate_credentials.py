@@ -11,8 +11,9 @@ short_description: Prove the certificate role's API token and TLS trust with one
 version_added: 0.1.0
 description:
   - An action plugin; runs on the controller and touches no host. A step of the role C(wotrus.pki.certificate),
-    which runs it once per play (C(run_once)) when at least one host has something to order, before the first
-    key is made; in check mode too.
+    which runs it once per play (C(run_once)) when at least one host of the batch has a certificate, before the
+    status task that makes the keys and CSRs on the hosts; so also when nothing is due (one read per play), and
+    in check mode too.
   - Makes one read call, the GET of an order that cannot exist. HTTP 401 (a wrong or missing token) fails with
     a message naming C(certificate_api_token); a TLS verification failure fails naming C(certificate_ca_path);
     any other answer of the API (the order is not found) proves both. The token never appears in the result.

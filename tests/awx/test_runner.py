@@ -3,7 +3,8 @@
 tarball, the WoTrus credential type's injectors rendered as AWX renders them
 (the API address, the token and the CA bundle as a file: nothing about the API
 in the inventory). Every host gets its certificate, no prompt, no secret in
-the job's events, stdout or artifacts, and a second job makes no API call."""
+the job's events, stdout or artifacts, and a second job makes no order call (only the play's
+one credential read)."""
 
 from __future__ import annotations
 
@@ -127,12 +128,21 @@ def test_site_as_awx_job(awx_world, sandbox_factory):
     assert oct(command.stat().st_mode & 0o777) == "0o600"
     assert token in command.read_text(), "the sentinel is findable: the scan above could fail"
 
-    # A second job: nothing is due, no API call, nothing changed.
-    before = sb.mgmt_get("/counts")["total"]
+    # A second job: nothing is due, nothing changed; the play's one credential check (a read of the
+    # probe order, before the status task) and no order call.
+    before = sb.mgmt_get("/counts")
+    log = sb.state_dir / "sandbox.log"
+    mark = log.stat().st_size
     again = awx_world.run(hosts, GROUP_VARS, [credential])
     assert again.status == "successful", again.stdout[-5000:]
     assert again.changed_hosts() == []
-    assert sb.mgmt_get("/counts")["total"] == before, "the second job called the API"
+    after = sb.mgmt_get("/counts")
+    calls = dict((k, v - before.get(k, 0)) for k, v in after.items() if v != before.get(k, 0))
+    assert calls == {"GET /v1/Order/{id}": 1, "total": 1}, calls
+    with open(log, "rb") as f:
+        f.seek(mark)
+        requests = re.findall(r" (GET|POST) (\S+) RequestID=", f.read().decode("utf-8", "replace"))
+    assert requests == [("GET", "/v1/Order/00000000-0000-0000-0000-000000000000")], requests
 
     # The modules read the same names: wotrus_order_info with nothing but the credential
     # (API address, token, and the CA bundle only through WOTRUS_CA_PATH) verifies TLS and reads the order.

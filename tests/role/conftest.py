@@ -39,6 +39,9 @@ SSH_PORT = os.environ.get("ROLE_TEST_SSH_PORT", "2222")
 HTTPS_PORT = int(os.environ.get("ROLE_TEST_HTTPS_PORT", "8443"))
 HTTP_PORT = os.environ.get("ROLE_TEST_HTTP_PORT", "8080")
 PRODUCT = "30B3F256-9D2D-43C5-ABCB-017AA9D3CB6D"
+# The role's credential check (certificate_credentials, run_once, before the status task) reads this
+# order id (engine.PROBE_ORDER_ID): the one API call of a play with nothing due.
+CREDENTIAL_READ = "GET /v1/Order/00000000-0000-0000-0000-000000000000"
 SYSTEM_PYTHON = "/usr/bin/python3"
 HOST_PYTHONS_DIR = REPO / ".tmp" / "host-pythons"
 # Host interpreters besides the system's: name -> (the Python the venv is made from, what pip installs).
@@ -163,6 +166,30 @@ class Env(object):
 
     def counts(self):
         return self.sandbox.mgmt_get("/counts")
+
+    def api_mark(self):
+        """A mark in the sandbox's request log; api_requests(mark) lists the API requests logged after it."""
+        return (self.sandbox.state_dir / "sandbox.log").stat().st_size
+
+    def api_requests(self, mark):
+        """["METHOD /path?query", ...] of the API requests the sandbox answered after ``mark``, in order.
+        Left out: the requests of a client that had gone (a slow fault of test_role.py's killed run, which the
+        sandbox executes and logs up to its delay later)."""
+        with open(self.sandbox.state_dir / "sandbox.log", "rb") as f:
+            f.seek(mark)
+            text = f.read().decode("utf-8", "replace")
+        gone = set(re.findall(r"slow fault: RequestID=(\S+) executed after .*the client had gone", text))
+        logged = re.findall(r" (GET|POST|PUT|DELETE|PATCH) (\S+) RequestID=(\S+) -> ", text)
+        return ["%s %s" % (method, path) for method, path, request_id in logged if request_id not in gone]
+
+    def assert_only_the_credential_read(self, before, mark, plays=1):
+        """Plays that order nothing (nothing due, or a host failing before any order): exactly one API
+        call per play, its credential check (a read of the probe order); no order call (Create, Query,
+        RetrievePem ...)."""
+        after = self.counts()
+        calls = dict((k, v - before.get(k, 0)) for k, v in after.items() if v != before.get(k, 0))
+        assert calls == {"GET /v1/Order/{id}": plays, "total": plays}, calls
+        assert self.api_requests(mark) == [CREDENTIAL_READ] * plays, self.api_requests(mark)
 
 
 @pytest.fixture(scope="session")

@@ -111,30 +111,35 @@ def test_first_run_issues_deploys_and_serves(role_env):
     assert len(orders) == len(env.hosts)
 
 
-def test_second_run_changes_nothing_and_calls_no_api(role_env):
+def test_second_run_changes_nothing_and_makes_one_credential_read(role_env):
     env = role_env
-    before = env.counts()
+    before, mark = env.counts(), env.api_mark()
     proc, tasks = env.play_counting()
     recap = assert_ok(proc, env)
     assert all(r["changed"] == 0 for r in recap.values()), recap
-    assert env.counts() == before
-    # Nothing due: one host task (the status), and on the controller only the argument spec check, the
-    # preflight and the summary.
+    # Nothing due: the play's one credential read, no order call.
+    env.assert_only_the_credential_read(before, mark)
+    # One host task (the status); on the controller the argument spec check, the preflight and the
+    # summary of each host, and the credential check once for the play (run_once: on the first host).
     assert host_modules(tasks) == {h["name"]: ["wotrus.pki.certificate_status"] for h in env.hosts}, tasks
-    assert {h: [a for a, where in ran if where == "controller"] for h, ran in tasks.items()} == {
-        h["name"]: ["ansible.builtin.validate_argument_spec", "wotrus.pki.certificate_preflight",
-                    "ansible.builtin.set_stats"] for h in env.hosts}, tasks
+    controller = {h: [a for a, where in ran if where == "controller"] for h, ran in tasks.items()}
+    first = env.hosts[0]["name"]
+    assert controller == {
+        h["name"]: ["ansible.builtin.validate_argument_spec", "wotrus.pki.certificate_preflight"]
+        + (["wotrus.pki.certificate_credentials"] if h["name"] == first else [])
+        + ["ansible.builtin.set_stats"] for h in env.hosts}, tasks
 
 
 def test_check_mode_run_changes_nothing(role_env):
     env = role_env
-    before = env.counts()
+    before, mark = env.counts(), env.api_mark()
     cmd = env.command("site.yml") + ["--check", "--diff"]
     proc = subprocess.run(cmd, cwd=str(env.work), env=env.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert all(r["changed"] == 0 for r in env.recap(proc.stdout).values())
-    assert env.counts() == before
+    # The credential check runs in check mode too (a read).
+    env.assert_only_the_credential_read(before, mark)
 
 
 def test_short_lived_certificates_are_renewed(role_env):
@@ -252,15 +257,16 @@ def test_reissue_playbook_gives_a_new_key_and_certificate(role_env):
     assert env.host_file(h2, "/etc/ssl/test-host/placeholder.key").read_bytes() != old_key
     assert env.counts()["POST /v1/Certificate/ReissueRequest"] == before + 1
     # site.yml afterwards: nothing due.
-    before = env.counts()["total"]
+    before, mark = env.counts(), env.api_mark()
     proc = env.play(limit=h2["name"])
     assert proc.returncode == 0
-    assert env.counts()["total"] == before
+    env.assert_only_the_credential_read(before, mark)
 
 
 def test_reissue_rerun_with_issued_before_reissues_nothing(role_env):
     """An AWX relaunch of reissue.yml with certificate_reissue_issued_before set to the incident time,
-    just before the current orders were placed: nothing is reissued, no API call (unset: the test
+    just before the current orders were placed: nothing is reissued, no order call, only the play's
+    credential read (unset: the test
     above). The certificates' notBefore is backdated by the CA (the sandbox: 5 minutes) to before
     that time; the order record's placing time decides, not notBefore."""
     env = role_env
@@ -270,13 +276,14 @@ def test_reissue_rerun_with_issued_before_reissues_nothing(role_env):
     # The CA backdated every certificate to before the incident time.
     assert all(env.served(h).not_valid_before_utc < placed - datetime.timedelta(minutes=1) for h in env.hosts)
     serials = served_serials(env)
-    before = env.counts()
+    before, mark = env.counts(), env.api_mark()
     proc = env.play("reissue.yml", extra={"certificate_reissue_issued_before": when})
     recap = assert_ok(proc, env)
     assert all(r["changed"] == 0 for r in recap.values()), proc.stdout[-3000:]
-    assert env.counts() == before
+    env.assert_only_the_credential_read(before, mark)
     assert served_serials(env) == serials
-    # Not a date-time: refused before anything happens.
+    # Not a date-time: refused by the preflight, before the credential check or anything else.
+    before = env.counts()
     proc = env.play("reissue.yml", extra={"certificate_reissue_issued_before": "yesterday"})
     assert proc.returncode != 0 and "certificate_reissue_issued_before: must be an ISO 8601 date-time" in proc.stdout
     assert env.counts() == before

@@ -1,13 +1,13 @@
 """API calls per certificate, counted by the sandbox (instant issuance): once the controller has
 seen the product issued at once, a new certificate costs Create + RetrievePem and the play one
-read more (the credential check); a re-run with nothing due calls nothing."""
+read more (the credential check); a re-run with nothing due makes that one read and nothing else."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 
-from conftest import GROUP_VARS, PRODUCT
+from conftest import CREDENTIAL_READ, GROUP_VARS, PRODUCT
 
 CALLS_CERT = """\
 # Every file under /etc/ssl/test-host: the default certificate_dir must stay absent (test_role_dirs).
@@ -35,11 +35,13 @@ def test_two_calls_per_certificate_issued_at_once(role_env):
     def play(*extra):
         cmd = env.command("site.yml") + list(extra)
         cmd[cmd.index("-i") + 1] = str(inv / "hosts.ini")
-        before = env.counts()
+        before, mark = env.counts(), env.api_mark()
         proc = subprocess.run(cmd, cwd=str(env.work), env=env.env(), stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, timeout=300)
         assert proc.returncode == 0, proc.stdout[-4000:]
         after = env.counts()
+        # The play's first call is its credential check (before the status task, once).
+        assert env.api_requests(mark)[:1] == [CREDENTIAL_READ], env.api_requests(mark)
         return dict((k, after[k] - before.get(k, 0)) for k in after if after[k] != before.get(k, 0))
 
     def serials():
@@ -58,5 +60,5 @@ def test_two_calls_per_certificate_issued_at_once(role_env):
                      "GET /v1/Order/{id}": 1, "total": 2 * n + 1}, renew
     # Each host got its new certificate from those two calls.
     assert all(a != b for a, b in zip(old, serials()))
-    # Nothing due: no call at all, not even the credential check.
-    assert play() == {}
+    # Nothing due: the credential read (first, above) and nothing else.
+    assert play() == {"GET /v1/Order/{id}": 1, "total": 1}

@@ -7,7 +7,8 @@ values from the sandbox's Sectigo endpoint for the order's orderNumber and publi
 
 The tests run in file order: a web root nginx does not serve (the host ends cleanly, the order
 waits), then the right one (the waiting order is resumed, every host's order validated and
-issued, every validation file gone), then a re-run that calls no API.
+issued, every validation file gone), then a re-run that makes no order call (only the play's
+credential read).
 """
 
 from __future__ import annotations
@@ -116,23 +117,12 @@ def test_http_dcv_validates_issues_deploys_and_removes_the_files(dcv_env):
         assert not any(k.startswith("dcv_") for k in rec), json.dumps(rec)
 
 
-def test_rerun_calls_no_api(dcv_env):
+def test_rerun_makes_one_credential_read_and_no_order_call(dcv_env):
     env = dcv_env
-    ours = [env.record(h)["order_id"] for h in env.hosts]
-    log = env.sandbox.state_dir / "sandbox.log"
-    offset = log.stat().st_size
-    before, sectigo_before = env.counts(), sectigo_calls(env)
+    before, sectigo_before, mark = env.counts(), sectigo_calls(env), env.api_mark()
     proc = env.play(extra=dcv_vars(env))
     assert proc.returncode == 0, proc.stdout[-4000:]
     assert all(r["changed"] == 0 and r["failed"] == 0 for r in env.recap(proc.stdout).values())
     assert sectigo_calls(env) == sectigo_before
-    # No WoTrus call either. Compared without the order reads: a worker of test_role.py's killed
-    # run (Ansible's workers setsid, so the test's killpg misses them) may still poll its own
-    # order in this session; none of the calls may concern this file's orders.
-    after = env.counts()
-    reads = "GET /v1/Order/{id}"
-    assert dict(after, total=0, **{reads: 0}) == dict(before, total=0, **{reads: 0}), (before, after)
-    with open(log, "rb") as f:
-        f.seek(offset)
-        new = f.read().decode("utf-8", "replace")
-    assert not [line for line in new.splitlines() if any(o in line.upper() for o in ours)], new
+    # Of WoTrus, the play's one credential read (the probe order): no call concerns this file's orders.
+    env.assert_only_the_credential_read(before, mark)

@@ -1,7 +1,8 @@
 """A certificate whose key goes to an existing directory and whose other files
 go to the default certificate_dir (/etc/ssl/wotrus, which the hosts do not
 have): the role makes the directory before it makes a key or orders, so it
-never buys a certificate it then cannot deploy; a re-run has nothing to do."""
+never buys a certificate it then cannot deploy; a re-run has nothing to do (no order call: the
+play's one credential read)."""
 
 from __future__ import annotations
 
@@ -47,9 +48,9 @@ def test_default_directory_is_made_before_the_order(role_env):
             assert (d / name).is_file(), name
         assert stat.S_IMODE(env.host_file(h, "/etc/ssl/test-host/plain.key").stat().st_mode) == 0o600
 
-    total = env.counts()["total"]
+    before, mark = env.counts(), env.api_mark()
     again = subprocess.run(cmd, cwd=str(env.work), env=env.env(), stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, timeout=300)
     assert again.returncode == 0, again.stdout[-4000:]
     assert all(r["changed"] == 0 for r in env.recap(again.stdout).values()), again.stdout[-3000:]
-    assert env.counts()["total"] == total
+    env.assert_only_the_credential_read(before, mark)

@@ -2,7 +2,7 @@
 
 The hosts run the system Python (/usr/bin/python3 with Debian 12's
 python3-cryptography 38.0.4) by default. Here the role's main path -- issue,
-deploy, serve over TLS with SNI, re-run with nothing changed and no API call --
+deploy, serve over TLS with SNI, re-run with nothing changed and no order call (the play's one credential read) --
 also runs with host interpreters carrying cryptography 36.0.2 (RHEL 9's line) and
 3.4.8 (Ubuntu 22.04's, the minimum), and with Python 3.8 (the minimum) where the
 machine has one (conftest.HOST_PYTHONS). A host without cryptography, or with one
@@ -118,12 +118,12 @@ def test_main_path_with_the_host_python(role_env, name):
     assert out.returncode == 0, out.stdout
     assert not env.host_file(host, item["key_path"] + ".pending").exists()
 
-    # Again: nothing changes, no API call.
-    before = env.counts()
+    # Again: nothing changes, no order call (the play's one credential read).
+    before, mark = env.counts(), env.api_mark()
     proc = play(env, host, python, item)
     assert proc.returncode == 0, proc.stdout[-6000:]
     assert env.recap(proc.stdout)[host["name"]]["changed"] == 0, proc.stdout[-4000:]
-    assert env.counts() == before
+    env.assert_only_the_credential_read(before, mark)
 
 
 @pytest.mark.parametrize("name", list(REFUSED))
@@ -132,7 +132,7 @@ def test_host_without_a_usable_cryptography_is_refused_before_anything(role_env,
     python = interpreter(name)
     host = env.hosts[0]
     item = certificate(name, host)
-    before = env.counts()
+    before, mark = env.counts(), env.api_mark()
     messages = []
     for check in (True, False):
         proc = play(env, host, python, item, check=check)
@@ -146,9 +146,10 @@ def test_host_without_a_usable_cryptography_is_refused_before_anything(role_env,
                      "%s -m pip install 'cryptography>=3.4.8'" % python):
             assert hint in failed[0], failed[0]
         messages.append(json.loads(failed[0].split(" => ", 1)[1])["msg"])
-    # Check mode finds what the real run finds; neither made a key, a CSR or an order.
+    # Check mode finds what the real run finds; neither made a key, a CSR or an order (each play made
+    # its credential read, on the controller, before the status task).
     assert messages[0] == messages[1]
-    assert env.counts() == before
+    env.assert_only_the_credential_read(before, mark, plays=2)
     assert not os.path.exists(str(env.host_file(host, item["key_path"] + ".pending")))
     assert not os.path.exists(str(env.host_file(host, item["key_path"])))
 

@@ -2,8 +2,8 @@
 
 What an AWX workflow reads: the playbook's custom stats of the whole run (set_stats with per_host
 false; the json callback's ``global_custom_stats``, which AWX keeps as the job's artifacts). The
-tests build on each other: issue (issued), re-run (unchanged, no API call, one task more than
-before), spread (check mode says when each renews, different per host, as _role_status computes
+tests build on each other: issue (issued), re-run (unchanged, no order call: the play's one
+credential read), spread (check mode says when each renews, different per host, as _role_status computes
 it), a host whose service test fails (failed, with the reason; the others renewed).
 
 Ports: ROLE_TEST_SSH_PORT / ROLE_TEST_HTTPS_PORT / ROLE_TEST_HTTP_PORT (conftest.py).
@@ -118,13 +118,13 @@ def test_first_run_publishes_issued(role_env, stats_inventory):
     no_secret(env, proc)
 
 
-def test_second_run_is_unchanged_with_one_task_more_and_no_api_call(role_env, stats_inventory):
+def test_second_run_is_unchanged_with_one_credential_read(role_env, stats_inventory):
     env = role_env
-    before = env.counts()
+    before, mark = env.counts(), env.api_mark()
     proc = run(env)
     assert proc.returncode == 0, proc.stdout[-4000:]
     doc = stats_of(proc)
-    assert env.counts() == before
+    env.assert_only_the_credential_read(before, mark)
     custom = doc["global_custom_stats"]
     assert custom["wotrus_pki_total_unchanged"] == len(env.hosts)
     assert custom["wotrus_pki_total_deployed"] == 0
@@ -135,18 +135,17 @@ def test_second_run_is_unchanged_with_one_task_more_and_no_api_call(role_env, st
         na = datetime.datetime.strptime(e["not_after"], "%Y-%m-%dT%H:%M:%SZ")
         ro = datetime.datetime.strptime(e["renew_on"], "%Y-%m-%dT%H:%M:%SZ")
         assert na - ro == datetime.timedelta(days=30)
-        # Argument spec, preflight, status, summary; the credential check (run_once) and the include
-        # of the due steps are skipped.
+        # Argument spec, preflight, status, summary; the include of the due steps is skipped.
         s = doc["stats"][h["name"]]
-        assert (s["ok"], s["changed"], s["failures"]) == (4, 0, 0) and s["skipped"] in (1, 2), s
-    # The skipped run_once check counts on the host that ran it (Ansible may also count it on the others).
-    assert any(doc["stats"][h["name"]]["skipped"] == 2 for h in env.hosts)
+        assert (s["changed"], s["failures"], s["skipped"]) == (0, 0, 1) and s["ok"] in (4, 5), s
+    # The credential check (run_once, ok) counts on the host that ran it (Ansible may also count it on the others).
+    assert doc["stats"][env.hosts[0]["name"]]["ok"] == 5, doc["stats"]
 
 
 def test_spread_check_mode_says_when_each_renews(role_env):
     """Short-lived certificates (an hour), renewed 0.01 days before their end, spread over 30 days: the window
     is capped at half their life before the threshold; each host's certificate renews at its own time, which
-    check mode prints; nothing is due yet, no API call."""
+    check mode prints; nothing is due yet: no order call, only the play's credential read."""
     env = role_env
     env.sandbox.mgmt_post("/config", {"validity_minutes": 60})
     try:
@@ -154,11 +153,10 @@ def test_spread_check_mode_says_when_each_renews(role_env):
         assert proc.returncode == 0, proc.stdout[-4000:]
     finally:
         env.sandbox.mgmt_post("/config", {"validity_minutes": None})
-    before = env.counts()
+    before, mark = env.counts(), env.api_mark()
     spread = {"certificate_renew_before_days": 0.01, "certificate_renew_spread_days": 30}
     proc = run(env, extra=spread, check=True, callback="default")
     assert proc.returncode == 0, proc.stdout[-4000:]
-    assert env.counts() == before
     printed = {}
     for h in env.hosts:
         m = re.search(r"^ok: \[%s\] => \(item=stats: not due, renews on (\S+) \(spread over 30 days\)\)$"
@@ -176,7 +174,7 @@ def test_spread_check_mode_says_when_each_renews(role_env):
     proc = run(env, extra=spread, check=True)
     doc = stats_of(proc)
     assert dict((h, entries(doc, h)[0]["renew_on"]) for h in printed) == printed
-    assert env.counts() == before
+    env.assert_only_the_credential_read(before, mark, plays=2)
 
 
 def test_a_failed_host_publishes_failed_with_the_reason(role_env, stats_inventory):

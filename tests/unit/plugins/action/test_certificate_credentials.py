@@ -77,3 +77,10 @@ def test_a_network_failure_is_only_a_warning():
 def test_found_is_also_fine():
     out = plugin.check(args(), connect=connect_to([ok({"id": "x", "status": "issued"})]))
     assert out["checked"]
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_a_server_error_is_only_a_warning(status):
+    out = plugin.check(args(), connect=connect_to([response(status, raw=b"upstream trouble")] * 3))
+    assert not out.get("failed") and not out["checked"] and "could not reach a verdict" in out["msg"], out
+    assert TOKEN not in repr(out)
