@@ -620,22 +620,7 @@ class Deployer:
                 "%s: the certificate (serial %s) does not match the staged key %s nor the key %s; nothing was "
                 "changed" % (p["name"], _x509.serial_hex(leaf), self.staged_key_path, p["key_path"]))
         roots = _load_certs(p["root"]) if p["root"] else None
-        try:
-            # The same check as wotrus_certificate's chain_complete: each certificate signed by the next,
-            # the top signed by a root or certifying a root's name and key (a cross certificate of it).
-            _x509.check_path(leaf, chain, roots)
-        except _x509.ChainError as exc:
-            raise DeployError("%s: %s; nothing was changed" % (p["name"], exc))
-        if _x509.not_after(leaf) <= role_status.utc_now():
-            raise DeployError("%s: the certificate (serial %s) expired at %s; nothing was changed"
-                              % (p["name"], _x509.serial_hex(leaf), role_status.iso(_x509.not_after(leaf))))
-        key = _files.read(key_source)
-        if key is None:
-            raise DeployError("%s: the key %s cannot be read; nothing was changed" % (p["name"], key_source))
-        cert_pem = _x509.to_pem(leaf).encode("ascii")
-        chain_pem = "".join(_x509.to_pem(c) for c in chain).encode("ascii")
-        files = {KEY: (key, self.key_attrs), CERT: (cert_pem, self.cert_attrs),
-                 CHAIN: (chain_pem, self.cert_attrs), FULLCHAIN: (cert_pem + chain_pem, self.cert_attrs)}
+        key, files = self.checked_files("the certificate", leaf, chain, key_source, roots, (KEY, CERT, CHAIN, FULLCHAIN))
         # The other outputs, rendered here from the key on this host; each only when its path is set.
         if p["combined_path"]:
             files[COMBINED] = (_x509.combined_pem(key, leaf, chain), self.key_attrs)
@@ -681,20 +666,32 @@ class Deployer:
                 "signing key; nothing was changed"
                 % (p["name"], _x509.serial_hex(leaf), self.encrypt_staged_key_path, p["encrypt_key_path"]))
         self.encrypt_staged = key_source == self.encrypt_staged_key_path
+        return self.checked_files("the encryption certificate", leaf, chain, key_source, roots,
+                                  (ENC_KEY, ENC_CERT, ENC_CHAIN, ENC_FULLCHAIN))[1]
+
+    def checked_files(self, what, leaf, chain, key_source, roots, kinds):
+        """One half of a version (the certificate, or an SM2 pair's encryption certificate): its chain
+        verified, not expired, its key read. Returns the key and {kind: (bytes, attrs)} for ``kinds``
+        (key, certificate, chain, fullchain)."""
+        name = self.p["name"]
         try:
+            # The same check as wotrus_certificate's chain_complete: each certificate signed by the next,
+            # the top signed by a root or certifying a root's name and key (a cross certificate of it).
             _x509.check_path(leaf, chain, roots)
         except _x509.ChainError as exc:
-            raise DeployError("%s: the encryption certificate: %s; nothing was changed" % (p["name"], exc))
+            prefix = "" if what == "the certificate" else what + ": "
+            raise DeployError("%s: %s%s; nothing was changed" % (name, prefix, exc))
         if _x509.not_after(leaf) <= role_status.utc_now():
-            raise DeployError("%s: the encryption certificate (serial %s) expired at %s; nothing was changed"
-                              % (p["name"], _x509.serial_hex(leaf), role_status.iso(_x509.not_after(leaf))))
+            raise DeployError("%s: %s (serial %s) expired at %s; nothing was changed"
+                              % (name, what, _x509.serial_hex(leaf), role_status.iso(_x509.not_after(leaf))))
         key = _files.read(key_source)
         if key is None:
-            raise DeployError("%s: the key %s cannot be read; nothing was changed" % (p["name"], key_source))
+            raise DeployError("%s: the key %s cannot be read; nothing was changed" % (name, key_source))
         cert_pem = _x509.to_pem(leaf).encode("ascii")
         chain_pem = "".join(_x509.to_pem(c) for c in chain).encode("ascii")
-        return {ENC_KEY: (key, self.key_attrs), ENC_CERT: (cert_pem, self.cert_attrs),
-                ENC_CHAIN: (chain_pem, self.cert_attrs), ENC_FULLCHAIN: (cert_pem + chain_pem, self.cert_attrs)}
+        key_kind, cert_kind, chain_kind, fullchain_kind = kinds
+        return key, {key_kind: (key, self.key_attrs), cert_kind: (cert_pem, self.cert_attrs),
+                     chain_kind: (chain_pem, self.cert_attrs), fullchain_kind: (cert_pem + chain_pem, self.cert_attrs)}
 
     def check_version(self, version, leaf):
         """Read the new version back from disk: key matches certificate, chain verifies."""
