@@ -18,7 +18,7 @@ run (ansible-playbook or a worker; os.wait4's ru_maxrss), "tree" the largest
 sum of the RSS of all processes of the run, sampled every 0.2 s.
 
 When hosts.sh cannot bring up N hosts (it gives each host one loopback address
-127.0.0.2..; above about 250 there are none left, and namespaces may run out
+127.0.0.2..; it brings up at most 200 (its MAX_HOSTS), and namespaces may run out
 earlier), fewer real hosts are brought up and the inventory repeats them under
 alias names up to N (each alias orders and deploys its own certificate files and
 store: the certificate's name and paths carry the inventory host name, in the role
@@ -164,15 +164,15 @@ def play(inv, playbook, forks, sb, log):
 
 
 # Host counts tried, largest first, when hosts.sh cannot bring up N (one loopback address per host).
-FALLBACK_HOSTS = (250, 100, 50, 10)
+FALLBACK_HOSTS = (200, 100, 50, 10)
 
 
 def bring_up(n, state, ports):
     """Bring up N hosts, or the most hosts.sh manages from FALLBACK_HOSTS; returns the real count."""
     tries = [n] + [k for k in FALLBACK_HOSTS if k < n]
     for k in tries:
-        if k > 250:  # hosts.sh gives host i the address 127.0.0.(i+1): none above 127.0.0.251 here
-            print("  hosts.sh cannot give %d hosts a loopback address each; trying fewer" % k)
+        if k > 200:  # tests/hosts/hosts.sh MAX_HOSTS (host i gets the address 127.0.0.(i+1))
+            print("  hosts.sh brings up at most 200 hosts, not %d; trying fewer" % k)
             continue
         up = hosts_up(k, state, ports)
         if up.returncode == 0:
