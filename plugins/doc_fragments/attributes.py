@@ -29,9 +29,12 @@ attributes:
     description: Nothing changes.
 '''
 
-    # An action plugin: runs on the controller, whatever the managed host is.
+    # An action plugin: runs on the controller, whatever the managed host is (action and platform).
     PLATFORM_CONTROLLER = r'''
 attributes:
+  action:
+    support: full
+    description: Runs on the controller.
   platform:
     support: full
     platforms: all

@@ -42,9 +42,6 @@ options:
     type: float
     default: 30
 attributes:
-  action:
-    support: full
-    description: Runs on the controller.
   check_mode:
     support: full
     description: The read call is made in check mode too; nothing changes.

@@ -56,9 +56,6 @@ options:
 extends_documentation_fragment:
   - wotrus.pki.attributes.platform_controller
 attributes:
-  action:
-    support: full
-    description: Runs on the controller.
   check_mode:
     support: full
     description: Only checks.
