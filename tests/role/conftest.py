@@ -80,6 +80,22 @@ certificate_list:
 """
 
 
+def own_inventory(env, name, certificates, sandbox=None):
+    """A private inventory of the test hosts under env.work/NAME: the shared group_vars (API URL,
+    roots, product) of ``sandbox`` (default env.sandbox) with ``certificates`` (YAML from
+    ``certificate_list:`` on, or more variables before it) in place of the shared certificate list.
+    Made anew on each call. Returns its directory."""
+    sb = sandbox or env.sandbox
+    inv = env.work / name
+    shutil.rmtree(inv, ignore_errors=True)
+    (inv / "group_vars").mkdir(parents=True)
+    shutil.copy(env.inventory, inv / "hosts.ini")
+    group_vars = GROUP_VARS.format(api_url=sb.api_url, roots=sb.roots, product=PRODUCT)
+    (inv / "group_vars" / "wotrus_certificate_hosts.yml").write_text(
+        group_vars[:group_vars.index("certificate_list:")] + certificates)
+    return inv
+
+
 def openssl_serial(cert):
     """A certificate's serial as `openssl x509 -serial` shows it (and the collection records it)."""
     from cryptography.hazmat.primitives.serialization import Encoding

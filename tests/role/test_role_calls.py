@@ -4,10 +4,9 @@ read more (the credential check); a re-run with nothing due makes that one read 
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
-from conftest import CREDENTIAL_READ, GROUP_VARS, PRODUCT
+from conftest import CREDENTIAL_READ, own_inventory
 
 CALLS_CERT = """\
 # Every file under /etc/ssl/test-host: the default certificate_dir must stay absent (test_role_dirs).
@@ -24,13 +23,7 @@ certificate_list:
 
 def test_two_calls_per_certificate_issued_at_once(role_env):
     env = role_env
-    inv = env.work / "inventory-calls"
-    shutil.rmtree(inv, ignore_errors=True)
-    (inv / "group_vars").mkdir(parents=True)
-    shutil.copy(env.inventory, inv / "hosts.ini")
-    group_vars = GROUP_VARS.format(api_url=env.sandbox.api_url, roots=env.sandbox.roots, product=PRODUCT)
-    (inv / "group_vars" / "wotrus_certificate_hosts.yml").write_text(
-        group_vars[:group_vars.index("certificate_list:")] + CALLS_CERT)
+    inv = own_inventory(env, "inventory-calls", CALLS_CERT)
 
     def play(*extra):
         cmd = env.command("site.yml") + list(extra)

@@ -5,10 +5,9 @@ change, makes nothing on the hosts and sends nothing to the API."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
-from conftest import GROUP_VARS, PRODUCT
+from conftest import own_inventory
 
 NEW_CERTS = """\
 certificate_list:
@@ -31,13 +30,7 @@ certificate_list:
 
 def test_check_mode_with_a_new_certificate_predicts_the_order(role_env):
     env = role_env
-    inv = env.work / "inventory-check-mode"
-    shutil.rmtree(inv, ignore_errors=True)
-    (inv / "group_vars").mkdir(parents=True)
-    shutil.copy(env.inventory, inv / "hosts.ini")
-    group_vars = GROUP_VARS.format(api_url=env.sandbox.api_url, roots=env.sandbox.roots, product=PRODUCT)
-    group_vars = group_vars[:group_vars.index("certificate_list:")] + NEW_CERTS
-    (inv / "group_vars" / "wotrus_certificate_hosts.yml").write_text(group_vars)
+    inv = own_inventory(env, "inventory-check-mode", NEW_CERTS)
     cmd = env.command("site.yml") + ["--check", "--diff"]
     cmd[cmd.index("-i") + 1] = str(inv / "hosts.ini")
 

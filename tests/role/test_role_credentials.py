@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
 import subprocess
 
 import pytest
 
-from conftest import CREDENTIAL_READ, GROUP_VARS, PRODUCT
+from conftest import CREDENTIAL_READ, own_inventory
 
 PROBE = "GET /v1/Order/{id}"
 CRED_CERT = """\
@@ -34,14 +33,7 @@ STATUS_TASK = "TASK [wotrus.pki.certificate : Read the deployed certificates"
 
 
 def inventory(env, tag):
-    inv = env.work / ("inventory-cred-" + tag)
-    shutil.rmtree(inv, ignore_errors=True)
-    (inv / "group_vars").mkdir(parents=True)
-    shutil.copy(env.inventory, inv / "hosts.ini")
-    group_vars = GROUP_VARS.format(api_url=env.sandbox.api_url, roots=env.sandbox.roots, product=PRODUCT)
-    group_vars = group_vars[:group_vars.index("certificate_list:")] + CRED_CERT.format(tag=tag)
-    (inv / "group_vars" / "wotrus_certificate_hosts.yml").write_text(group_vars)
-    return inv
+    return own_inventory(env, "inventory-cred-" + tag, CRED_CERT.format(tag=tag))
 
 
 def run(env, inv, token, check, environ_token=None):

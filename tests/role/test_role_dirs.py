@@ -6,11 +6,10 @@ play's one credential read)."""
 
 from __future__ import annotations
 
-import shutil
 import stat
 import subprocess
 
-from conftest import GROUP_VARS, PRODUCT
+from conftest import own_inventory
 
 DEFAULT_PATHS_CERT = """\
 certificate_list:
@@ -26,13 +25,7 @@ def test_default_directory_is_made_before_the_order(role_env):
     env = role_env
     for h in env.hosts:
         assert not env.host_file(h, "/etc/ssl/wotrus").exists()
-    inv = env.work / "inventory-default-dir"
-    shutil.rmtree(inv, ignore_errors=True)
-    (inv / "group_vars").mkdir(parents=True)
-    shutil.copy(env.inventory, inv / "hosts.ini")
-    group_vars = GROUP_VARS.format(api_url=env.sandbox.api_url, roots=env.sandbox.roots, product=PRODUCT)
-    group_vars = group_vars[:group_vars.index("certificate_list:")] + DEFAULT_PATHS_CERT
-    (inv / "group_vars" / "wotrus_certificate_hosts.yml").write_text(group_vars)
+    inv = own_inventory(env, "inventory-default-dir", DEFAULT_PATHS_CERT)
     cmd = env.command("site.yml")
     cmd[cmd.index("-i") + 1] = str(inv / "hosts.ini")
 

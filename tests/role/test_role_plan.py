@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import json
 import os
 import re
 import subprocess
 import sys
 
-from conftest import GROUP_VARS, PRODUCT, REPO
+from conftest import REPO, own_inventory
 from cryptography import x509
 
 sys.path.insert(0, str(REPO / ".collections"))
@@ -42,14 +41,9 @@ ITEM = """\
 
 
 def inventory(env, names, due_host=None):
-    inv = env.work / "inventory-plan"
-    (inv / "group_vars").mkdir(parents=True, exist_ok=True)
-    (inv / "host_vars").mkdir(exist_ok=True)
-    (inv / "hosts.ini").write_text(env.inventory.read_text())
-    group_vars = GROUP_VARS.format(api_url=env.sandbox.api_url, roots=env.sandbox.roots, product=PRODUCT)
     items = "".join(ITEM.format(name=n) for n in names)
-    (inv / "group_vars" / "wotrus_certificate_hosts.yml").write_text(
-        group_vars[:group_vars.index("certificate_list:")] + CERTS.format(items=items.rstrip("\n")))
+    inv = own_inventory(env, "inventory-plan", CERTS.format(items=items.rstrip("\n")))
+    (inv / "host_vars").mkdir()
     for h in env.hosts:
         (inv / "host_vars" / ("%s.yml" % h["name"])).write_text(
             "certificate_renew_before_days: 400\n" if h["name"] == due_host else "{}\n")

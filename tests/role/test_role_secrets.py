@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from conftest import GROUP_VARS, PRODUCT, SandboxProcess
+from conftest import SandboxProcess, own_inventory
 
 SECRET_CERT = """\
 certificate_list:
@@ -46,13 +46,7 @@ def sentinel_sandbox(role_env):
 @pytest.mark.parametrize("how", ["extra_var", "env"])
 def test_vvvv_run_shows_no_token_and_no_key(role_env, sentinel_sandbox, how):
     env, sb = role_env, sentinel_sandbox
-    inv = env.work / ("inventory-secret-" + how)
-    shutil.rmtree(inv, ignore_errors=True)
-    (inv / "group_vars").mkdir(parents=True)
-    shutil.copy(env.inventory, inv / "hosts.ini")
-    group_vars = GROUP_VARS.format(api_url=sb.api_url, roots=sb.roots, product=PRODUCT)
-    group_vars = group_vars[:group_vars.index("certificate_list:")] + SECRET_CERT.format(tag=how)
-    (inv / "group_vars" / "wotrus_certificate_hosts.yml").write_text(group_vars)
+    inv = own_inventory(env, "inventory-secret-" + how, SECRET_CERT.format(tag=how), sandbox=sb)
 
     cmd = env.command("site.yml")
     cmd[cmd.index("-i") + 1] = str(inv / "hosts.ini")

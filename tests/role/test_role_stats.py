@@ -19,7 +19,7 @@ import sys
 
 import pytest
 
-from conftest import GROUP_VARS, PRODUCT, REPO
+from conftest import REPO, own_inventory
 
 sys.path.insert(0, str(REPO / ".collections"))
 
@@ -49,12 +49,7 @@ certificate_list:
 
 @pytest.fixture(scope="module")
 def stats_inventory(role_env):
-    inv = role_env.work / "inventory-stats"
-    (inv / "group_vars").mkdir(parents=True, exist_ok=True)
-    (inv / "hosts.ini").write_text(role_env.inventory.read_text())
-    group_vars = GROUP_VARS.format(api_url=role_env.sandbox.api_url, roots=role_env.sandbox.roots, product=PRODUCT)
-    (inv / "group_vars" / "wotrus_certificate_hosts.yml").write_text(
-        group_vars[:group_vars.index("certificate_list:")] + CERTS)
+    inv = own_inventory(role_env, "inventory-stats", CERTS)
     role_env.sandbox.mgmt_post("/config", {"validity_minutes": None})
     return inv / "hosts.ini"
 
